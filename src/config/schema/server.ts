@@ -1,0 +1,50 @@
+import { Type } from '@sinclair/typebox';
+import { Cidr, Duration, Port, Size, Strict } from './common.ts';
+
+export const TlsConfig = Strict({
+  cert: Type.String({ description: 'Path to the PEM certificate chain.' }),
+  key: Type.String({ description: 'Path to the PEM private key.' }),
+  http2: Type.Boolean({ default: true, description: 'Offer HTTP/2 through ALPN (HTTP/1.1 remains available as fallback).' }),
+}, { description: 'Serve HTTPS on this listener.' });
+
+export const ListenConfig = Strict({
+  port: Port('Port of the proxy listener. 0 picks a free port.', 8080),
+  host: Type.String({ default: '0.0.0.0', description: 'Address the proxy listener binds to.' }),
+  tls: Type.Optional(TlsConfig),
+}, { description: 'The public proxy listener.' });
+
+export const AdminConfig = Strict({
+  enabled: Type.Boolean({ default: true, description: 'Serve the admin API.' }),
+  port: Port('Port of the admin API. 0 picks a free port.', 8081),
+  host: Type.String({ default: '127.0.0.1', description: 'Address the admin API binds to. Any non-loopback address requires `token`.' }),
+  token: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token the admin API requires (`Authorization: Bearer …`). Required when `host` is not a loopback address. Use `${env:NAME}` rather than writing it in the file.' })),
+}, { description: 'The admin API (never served on the proxy listener).' });
+
+export const PathsConfig = Strict({
+  duplicateSlashes: Type.Union([Type.Literal('merge'), Type.Literal('reject'), Type.Literal('keep')], {
+    default: 'merge',
+    description: '`merge` turns `//` into `/` before routing and forwarding; `reject` answers 400; `keep` routes and forwards them as sent.',
+  }),
+  escapedSlashes: Type.Union([Type.Literal('keep'), Type.Literal('reject')], {
+    default: 'keep',
+    description: 'Encoded `/` and `\\` (`%2F`, `%5C`) are never decoded into separators. `keep` forwards them encoded; `reject` answers 400.',
+  }),
+}, { description: 'How the request path is normalised before routing. The normalised path is what plugins see and what is forwarded.' });
+
+export const ServerConfig = Strict({
+  maxHeaderBytes: Size('Largest request line plus headers; larger is 431.', '16kb'),
+  maxHeaders: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Most request headers; more is 431.' }),
+  maxUrlBytes: Size('Longest request target; longer is 414.', '8kb'),
+  maxBodyBytes: Size('Largest request body, unless a route overrides it; larger is 413.', '10mb'),
+  headersTimeout: Duration('Time a client has to send the request line and headers (slowloris protection); then 408.', '10s'),
+  requestTimeout: Duration('Time a client has to send the whole request, body included; then 408. 0 disables.', '5m'),
+  keepAliveTimeout: Duration('Idle time after which a client keep-alive connection is closed.', '5s'),
+  maxRequestsPerSocket: Type.Integer({ minimum: 0, default: 1000, description: 'Requests served on one client connection before it is closed (0: unlimited).' }),
+  maxConnections: Type.Integer({ minimum: 1, default: 10000, description: 'Most simultaneous client connections; further ones are refused.' }),
+  shutdownGrace: Duration('On SIGTERM, time in-flight requests get to finish before the process exits.', '30s'),
+  trustedProxies: Type.Array(Cidr, {
+    default: [],
+    description: 'Peers whose `X-Forwarded-*` and `Forwarded` headers are believed. From any other peer, those headers are removed and replaced.',
+  }),
+  paths: Type.Optional(PathsConfig),
+}, { description: 'Limits and hygiene of the proxy listener. The defaults are safe for an edge.' });

@@ -1,0 +1,52 @@
+/**
+ * Every error a client can see. `code` is stable: clients and dashboards key on it, so a code is never renamed
+ * or reused. docs/errors.md lists the same codes; test/core/errors.test.ts keeps the two in step.
+ */
+export const ERRORS = {
+  bad_request: { status: 400, title: 'Bad request' },
+  invalid_path: { status: 400, title: 'Invalid request path' },
+  request_smuggling: { status: 400, title: 'Ambiguous request framing' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  route_not_found: { status: 404, title: 'No route matches this request' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'Request timeout' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  uri_too_long: { status: 414, title: 'URI too long' },
+  headers_too_large: { status: 431, title: 'Request header fields too large' },
+  internal_error: { status: 500, title: 'Internal error' },
+  upstream_unavailable: { status: 502, title: 'Upstream unavailable' },
+  upstream_error: { status: 502, title: 'Bad upstream response' },
+  shutting_down: { status: 503, title: 'Shutting down' },
+  upstream_timeout: { status: 504, title: 'Upstream timeout' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: ErrorCode;
+  requestId?: string;
+}
+
+export const PROBLEM_TYPE_BASE = 'https://expeditor.dev/errors/';
+
+export function problemBody(code: ErrorCode, detail?: string, requestId?: string, status?: number): string {
+  const e = ERRORS[code];
+  const p: Problem = { type: PROBLEM_TYPE_BASE + code, title: e.title, status: status ?? e.status, code };
+  if (detail !== undefined) p.detail = detail;
+  if (requestId !== undefined) p.requestId = requestId;
+  return JSON.stringify(p);
+}
+
+/** An error the gateway raises on purpose, carrying the code the client will see. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message?: string) {
+    super(message ?? ERRORS[code].title);
+    this.code = code;
+  }
+}

@@ -1,0 +1,61 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { RequestContext } from './context.ts';
+import type { Reply } from './reply.ts';
+
+/**
+ * Request phases, in the order they run. Each handler returns nothing to continue, or a Reply to answer the request
+ * there (later phases and the backend are skipped; `response` and `log` still run). A handler that throws is a bug:
+ * the client gets 500 `internal_error` and the error is logged with the request id.
+ */
+export const REQUEST_PHASES = ['rewrite', 'authenticate', 'authorize', 'throttle', 'cacheLookup'] as const;
+export type RequestPhase = (typeof REQUEST_PHASES)[number];
+
+export type PhaseResult = Reply | undefined | void;
+export type PhaseHandler = (ctx: RequestContext) => PhaseResult | Promise<PhaseResult>;
+/** Runs just before response headers are sent, for upstream responses and gateway replies alike; edits ctx.responseHeaders. */
+export type ResponseHandler = (ctx: RequestContext, status: number) => void;
+/** Runs after the response is finished or the connection closed. It cannot affect the request, and must not throw. */
+export type LogHandler = (ctx: Readonly<RequestContext>) => void;
+
+export interface PluginHandlers {
+  rewrite?: PhaseHandler;
+  authenticate?: PhaseHandler;
+  authorize?: PhaseHandler;
+  throttle?: PhaseHandler;
+  cacheLookup?: PhaseHandler;
+  response?: ResponseHandler;
+  log?: LogHandler;
+}
+
+export interface PluginScope {
+  /** The route this instance serves; undefined for a global instance. */
+  route?: string;
+}
+
+/**
+ * A plugin: its config schema (every field described, defaults given) and a factory that turns a validated config
+ * into handlers. `create` runs once per scope when a config is built, never per request: do the parsing,
+ * compiling and allocating there.
+ */
+export interface PluginDefinition<S extends TSchema = TSchema> {
+  readonly name: string;
+  readonly description: string;
+  /** Higher runs first within a phase; ties break by name. */
+  readonly priority: number;
+  readonly schema: S;
+  create(config: Static<S>, scope: PluginScope): PluginHandlers;
+}
+
+/** Thrown by `create` for a config that is valid by schema but wrong in meaning; `path` is relative to the plugin config. */
+export class PluginConfigError extends Error {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(message);
+    this.path = path;
+  }
+}
+
+/** Helper that keeps the schema's static type attached to `create`. */
+export function definePlugin<S extends TSchema>(def: PluginDefinition<S>): PluginDefinition<S> {
+  return def;
+}

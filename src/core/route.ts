@@ -1,0 +1,37 @@
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { RequestContext } from './context.ts';
+import type { LogHandler, PhaseHandler, ResponseHandler } from './plugin.ts';
+
+export type GatewayResponse = ServerResponse | Http2ServerResponse;
+
+/** Plugin handlers of one route, resolved and ordered once at build time. */
+export interface CompiledChain {
+  readonly request: readonly PhaseHandler[];
+  readonly response: readonly ResponseHandler[];
+  readonly log: readonly LogHandler[];
+  /** Names of the plugins in this chain, in order (for the admin API and tests). */
+  readonly plugins: readonly string[];
+}
+
+/**
+ * A backend kind: answers a request that went through the request phases. It owns the response from here on;
+ * the server notices the end of the exchange (finished or cut) on its own and runs the log phase then.
+ */
+export interface Backend {
+  readonly kind: string;
+  serve(ctx: RequestContext, res: GatewayResponse): void;
+  /** WebSocket and other upgrades; absent when the backend cannot take them. */
+  upgrade?(ctx: RequestContext, socket: Duplex, head: Buffer): void;
+}
+
+export interface CompiledRoute {
+  readonly name: string;
+  readonly chain: CompiledChain;
+  readonly backend: Backend | undefined;
+  /** Computes the upstream path from the normalised path and params; undefined when there is no rewrite. */
+  readonly rewrite: ((ctx: RequestContext) => string) | undefined;
+  readonly maxBodyBytes: number;
+  readonly websocket: boolean;
+}

@@ -1,0 +1,216 @@
+import { BlockList, isIPv4 } from 'node:net';
+import { createHash } from 'node:crypto';
+import type { Config, RouteConfigT } from '../config/schema/index.ts';
+import { ConfigError, formatPath, type ConfigIssue } from '../config/errors.ts';
+import { parseDuration, parseSize } from '../config/units.ts';
+import { REQUEST_PHASES, PluginConfigError, type PhaseHandler, type PluginHandlers, type LogHandler, type ResponseHandler } from '../core/plugin.ts';
+import type { CompiledChain, CompiledRoute } from '../core/route.ts';
+import type { Logger } from '../core/logger.ts';
+import { pluginByName } from '../plugins/index.ts';
+import { RouteTable, type TableRoute, type ValueMatcher } from '../router/route-table.ts';
+import type { NormalizeOptions } from '../router/normalize.ts';
+import { Upstream, upstreamHash } from '../upstream/pool.ts';
+import { UpstreamBackend } from '../upstream/forward.ts';
+import { resolvePluginConfigs } from './plugin-scope.ts';
+import { compileRewrite } from './rewrite.ts';
+
+/** Per-request limits and hygiene settings, parsed once. */
+export interface RequestLimits {
+  maxHeaders: number;
+  maxUrlBytes: number;
+  maxBodyBytes: number;
+}
+
+/**
+ * Everything a request needs, compiled from one validated config and never changed afterwards. A reload builds a
+ * new Runtime next to the live one and swaps it in with one assignment; requests keep the Runtime they started on.
+ */
+export interface Runtime {
+  readonly hash: string;
+  readonly config: Config;
+  readonly createdAt: Date;
+  readonly table: RouteTable;
+  readonly routes: readonly CompiledRoute[];
+  /** Global plugins only: runs for requests that match no route (404/405). */
+  readonly globalChain: CompiledChain;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly limits: RequestLimits;
+  readonly paths: NormalizeOptions;
+  /** undefined when no proxy is trusted: then no incoming forwarding header is believed. */
+  readonly trustedProxies: BlockList | undefined;
+}
+
+export function configHash(config: Config): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+}
+
+/**
+ * Builds a Runtime. Upstreams whose config is unchanged from `previous` are reused (their connections stay warm).
+ * Throws ConfigError when a plugin refuses its config; nothing is created in that case (new upstreams are
+ * destroyed again), so the live runtime is untouched.
+ */
+export function buildRuntime(config: Config, logger: Logger, previous?: Runtime): Runtime {
+  const issues: ConfigIssue[] = [];
+  const upstreams = new Map<string, Upstream>();
+  const created: Upstream[] = [];
+  for (const [name, uc] of Object.entries(config.upstreams ?? {})) {
+    const old = previous?.upstreams.get(name);
+    if (old !== undefined && old.hash === upstreamHash(uc)) {
+      upstreams.set(name, old);
+    } else {
+      const u = new Upstream(name, uc);
+      created.push(u);
+      upstreams.set(name, u);
+    }
+  }
+
+  const globalConfigs = (config.plugins ?? {}) as Record<string, unknown>;
+  const globalInstances = new Map<string, PluginHandlers>();
+  const instantiate = (name: string, cfg: unknown, path: (string | number)[], route?: string): PluginHandlers | undefined => {
+    const def = pluginByName.get(name);
+    if (def === undefined) {
+      issues.push({ path: formatPath(path), message: `unknown plugin "${name}"` });
+      return undefined;
+    }
+    try {
+      return def.create(cfg as never, { route });
+    } catch (err) {
+      if (err instanceof PluginConfigError) {
+        issues.push({ path: formatPath(path) + (err.path ? (err.path.startsWith('[') ? err.path : `.${err.path}`) : ''), message: err.message });
+      } else {
+        issues.push({ path: formatPath(path), message: (err as Error).message });
+      }
+      return undefined;
+    }
+  };
+  for (const [name, cfg] of Object.entries(globalConfigs)) {
+    const inst = instantiate(name, cfg, ['plugins', name]);
+    if (inst) globalInstances.set(name, inst);
+  }
+
+  const bodyDefault = parseSize(config.server?.maxBodyBytes ?? '10mb');
+  const routes: CompiledRoute[] = [];
+  const tableRoutes: TableRoute[] = [];
+  config.routes.forEach((rc, i) => {
+    const resolved = resolvePluginConfigs({ global: globalConfigs, route: rc.plugins as Record<string, unknown> | undefined });
+    const handlers: Array<{ name: string; h: PluginHandlers }> = [];
+    for (const p of resolved) {
+      const h = p.scope === 'global' ? globalInstances.get(p.name) : instantiate(p.name, p.config, ['routes', i, 'plugins', p.name], rc.name);
+      if (h) handlers.push({ name: p.name, h });
+    }
+    const upstream = rc.upstream !== undefined ? upstreams.get(rc.upstream) : undefined;
+    const backend = upstream === undefined ? undefined : new UpstreamBackend(upstream, {
+      host: rc.hostHeader ?? (rc.preserveHost ? 'preserve' : undefined),
+      timeouts: rc.timeouts
+        ? { connect: upstream.timeouts.connect, response: parseDuration(rc.timeouts.response), idle: parseDuration(rc.timeouts.idle), total: parseDuration(rc.timeouts.total) }
+        : upstream.timeouts,
+    }, logger);
+    const route: CompiledRoute = {
+      name: rc.name,
+      chain: compileChain(handlers),
+      backend,
+      rewrite: compileRewrite(rc.rewrite),
+      maxBodyBytes: rc.maxBodyBytes !== undefined ? parseSize(rc.maxBodyBytes) : bodyDefault,
+      websocket: rc.websocket,
+    };
+    routes.push(route);
+    tableRoutes.push(tableRoute(route, rc, i));
+  });
+
+  let table: RouteTable | undefined;
+  try {
+    table = new RouteTable(tableRoutes);
+  } catch (err) {
+    issues.push({ path: 'routes', message: `cannot build the route table: ${(err as Error).message}` });
+  }
+
+  if (issues.length > 0 || table === undefined) {
+    for (const u of created) u.destroy();
+    throw new ConfigError(issues);
+  }
+
+  const server = config.server;
+  const trusted = server?.trustedProxies ?? [];
+  return {
+    hash: configHash(config),
+    config,
+    createdAt: new Date(),
+    table,
+    routes,
+    globalChain: compileChain([...globalInstances].map(([name, h]) => ({ name, h }))),
+    upstreams,
+    limits: {
+      maxHeaders: server?.maxHeaders ?? 100,
+      maxUrlBytes: parseSize(server?.maxUrlBytes ?? '8kb'),
+      maxBodyBytes: bodyDefault,
+    },
+    paths: {
+      duplicateSlashes: server?.paths?.duplicateSlashes ?? 'merge',
+      escapedSlashes: server?.paths?.escapedSlashes ?? 'keep',
+    },
+    trustedProxies: trusted.length > 0 ? blockList(trusted) : undefined,
+  };
+}
+
+/** Closes the upstreams of `old` that `next` no longer uses, once their requests in flight are done. */
+export async function retireRuntime(old: Runtime, next: Runtime | undefined): Promise<void> {
+  const keep = new Set(next ? [...next.upstreams.values()] : []);
+  await Promise.all([...old.upstreams.values()].filter((u) => !keep.has(u)).map((u) => u.close()));
+}
+
+function compileChain(instances: ReadonlyArray<{ name: string; h: PluginHandlers }>): CompiledChain {
+  const byPriority = [...instances].sort((a, b) => {
+    const pa = pluginByName.get(a.name)?.priority ?? 0;
+    const pb = pluginByName.get(b.name)?.priority ?? 0;
+    return pb - pa || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  });
+  const request: PhaseHandler[] = [];
+  for (const phase of REQUEST_PHASES) {
+    for (const { h } of byPriority) {
+      const fn = h[phase];
+      if (fn !== undefined) request.push(fn);
+    }
+  }
+  const response: ResponseHandler[] = [];
+  const log: LogHandler[] = [];
+  for (const { h } of byPriority) {
+    if (h.response) response.push(h.response);
+    if (h.log) log.push(h.log);
+  }
+  return { request, response, log, plugins: byPriority.map((x) => x.name) };
+}
+
+function tableRoute(route: CompiledRoute, rc: RouteConfigT, index: number): TableRoute {
+  const m = rc.match;
+  const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  return {
+    route,
+    paths: list(m.path),
+    hosts: list(m.host).map((h) => h.toLowerCase()),
+    methods: m.methods,
+    headers: Object.entries(m.headers ?? {}).map(([k, v]) => [k.toLowerCase(), valueMatcher(v)] as const),
+    query: Object.entries(m.query ?? {}).map(([k, v]) => [k, valueMatcher(v)] as const),
+    priority: rc.priority,
+    index,
+  };
+}
+
+function valueMatcher(v: string | { regex: string } | { present: boolean }): ValueMatcher {
+  if (typeof v === 'string') return (x) => x === v;
+  if ('regex' in v) {
+    const re = new RegExp(v.regex);
+    return (x) => x !== undefined && re.test(x);
+  }
+  return v.present ? (x) => x !== undefined : (x) => x === undefined;
+}
+
+export function blockList(cidrs: readonly string[]): BlockList {
+  const bl = new BlockList();
+  for (const c of cidrs) {
+    const [addr, bits] = c.split('/') as [string, string | undefined];
+    const type = isIPv4(addr) ? 'ipv4' : 'ipv6';
+    if (bits === undefined) bl.addAddress(addr, type);
+    else bl.addSubnet(addr, Number(bits), type);
+  }
+  return bl;
+}

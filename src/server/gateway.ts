@@ -1,0 +1,237 @@
+import http from 'node:http';
+import http2 from 'node:http2';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Config } from '../config/schema/index.ts';
+import { parseDuration, parseSize } from '../config/units.ts';
+import { validateConfig } from '../config/validate.ts';
+import { ERRORS, problemBody, type ErrorCode } from '../core/errors.ts';
+import { stderrLogger, type Logger } from '../core/logger.ts';
+import { PROBLEM_CONTENT_TYPE, writeRawReply } from '../core/pipeline.ts';
+import { buildRuntime, retireRuntime, type Runtime } from '../runtime/build.ts';
+import { createRequestHandler, createUpgradeHandler, type HandlerHost } from './handler.ts';
+import { startAdmin } from '../admin/server.ts';
+import { randomUUID } from 'node:crypto';
+
+export interface GatewayOptions {
+  logger?: Logger;
+  /** Where the config came from, for `reloadFromSource` (SIGHUP, file watch). */
+  source?: () => Promise<Config>;
+}
+
+/** Parts of the config read once at start: changing them needs a restart. */
+const STATIC_KEYS = ['listen', 'admin'] as const;
+
+/**
+ * A running gateway: the proxy listener, the admin listener and the live Runtime. `apply` validates and builds a
+ * new Runtime off the hot path and swaps it in with one assignment; requests in flight finish on the one they
+ * started with.
+ */
+export class Gateway implements HandlerHost {
+  #runtime: Runtime;
+  readonly logger: Logger;
+  readonly startedAt = new Date();
+  draining = false;
+  #proxy: http.Server | http2.Http2SecureServer | undefined;
+  #admin: http.Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  readonly #source: GatewayOptions['source'];
+  #reloads = 0;
+  #reloading: Promise<unknown> = Promise.resolve();
+
+  private constructor(runtime: Runtime, options: GatewayOptions) {
+    this.#runtime = runtime;
+    this.logger = options.logger ?? stderrLogger;
+    this.#source = options.source;
+  }
+
+  get runtime(): Runtime {
+    return this.#runtime;
+  }
+
+  get reloads(): number {
+    return this.#reloads;
+  }
+
+  /** Validates (if needed), builds and starts listening. Throws ConfigError for an unusable config. */
+  static async start(input: unknown, options: GatewayOptions = {}): Promise<Gateway> {
+    const logger = options.logger ?? stderrLogger;
+    const config = validateConfig(input);
+    const gw = new Gateway(buildRuntime(config, logger), options);
+    try {
+      await gw.#listen();
+    } catch (err) {
+      await gw.stop(0);
+      throw err;
+    }
+    return gw;
+  }
+
+  get proxyUrl(): string {
+    return urlOf(this.#proxy!, this.#runtime.config.listen?.tls ? 'https' : 'http');
+  }
+
+  get adminUrl(): string | undefined {
+    return this.#admin ? urlOf(this.#admin, 'http') : undefined;
+  }
+
+  /**
+   * Validates and builds `input`, then swaps it in. On any error the live runtime is untouched and the error
+   * (ConfigError with every issue) is thrown. Static settings (listen, admin) keep their running values.
+   */
+  async apply(input: unknown): Promise<Runtime> {
+    const run = this.#reloading.then(() => this.#apply(input));
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(input: unknown): Promise<Runtime> {
+    const config = validateConfig(input);
+    const old = this.#runtime;
+    for (const key of STATIC_KEYS) {
+      if (JSON.stringify(config[key]) !== JSON.stringify(old.config[key])) {
+        this.logger.warn(`"${key}" changed: it takes effect after a restart`, { key });
+      }
+    }
+    const next = buildRuntime(config, this.logger, old);
+    this.#runtime = next;
+    this.#reloads++;
+    this.logger.info('config applied', { hash: next.hash, routes: next.routes.length });
+    void retireRuntime(old, next);
+    return next;
+  }
+
+  /** Reloads from the configured source (file). Errors are logged; the old config keeps serving. */
+  async reloadFromSource(): Promise<boolean> {
+    if (!this.#source) return false;
+    try {
+      await this.apply(await this.#source());
+      return true;
+    } catch (err) {
+      this.logger.error('reload refused; the running config keeps serving', {
+        issues: (err as { issues?: unknown }).issues, err: (err as { issues?: unknown }).issues ? undefined : err,
+      });
+      return false;
+    }
+  }
+
+  /**
+   * Graceful stop: stop accepting, answer new requests on open connections with 503 and close them, let requests
+   * in flight finish within `graceMs`, then cut what is left.
+   */
+  async stop(graceMs = parseDuration(this.#runtime.config.server?.shutdownGrace ?? '30s')): Promise<void> {
+    this.draining = true;
+    const closed: Promise<void>[] = [];
+    for (const server of [this.#proxy, this.#admin]) {
+      if (server?.listening) closed.push(new Promise((resolve) => server.close(() => resolve())));
+    }
+    (this.#proxy as http.Server | undefined)?.closeIdleConnections?.();
+    this.#admin?.closeAllConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.all(closed), grace]);
+    clearTimeout(timer);
+    for (const s of this.#sockets) s.destroy();
+    await Promise.all(closed);
+    await retireRuntime(this.#runtime, undefined);
+  }
+
+  async #listen(): Promise<void> {
+    const config = this.#runtime.config;
+    const listen = config.listen ?? { port: 8080, host: '0.0.0.0' };
+    const server = config.server;
+    const onRequest = createRequestHandler(this, listen.tls ? 'https' : 'http');
+    const onUpgrade = createUpgradeHandler(this, listen.tls ? 'https' : 'http');
+    const maxHeaderSize = parseSize(server?.maxHeaderBytes ?? '16kb');
+    let proxy: http.Server | http2.Http2SecureServer;
+    if (listen.tls) {
+      proxy = http2.createSecureServer({
+        cert: readFileSync(listen.tls.cert),
+        key: readFileSync(listen.tls.key),
+        allowHTTP1: true,
+        ALPNProtocols: listen.tls.http2 === false ? ['http/1.1'] : ['h2', 'http/1.1'],
+        maxSendHeaderBlockLength: 64 * 1024,
+        settings: { maxHeaderListSize: maxHeaderSize, enablePush: false },
+      } as http2.SecureServerOptions, onRequest as never);
+    } else {
+      proxy = http.createServer({
+        maxHeaderSize,
+        insecureHTTPParser: false,
+        requireHostHeader: true,
+        joinDuplicateHeaders: false,
+        headersTimeout: parseDuration(server?.headersTimeout ?? '10s'),
+        requestTimeout: parseDuration(server?.requestTimeout ?? '5m'),
+        keepAliveTimeout: parseDuration(server?.keepAliveTimeout ?? '5s'),
+        connectionsCheckingInterval: 1000,
+        // Only WebSocket upgrades take the upgrade path; anything else (h2c) is an ordinary request whose Upgrade
+        // header is dropped as hop-by-hop.
+        shouldUpgradeCallback: (req: IncomingMessageLike) => String(req.headers.upgrade).toLowerCase() === 'websocket',
+      } as http.ServerOptions, onRequest);
+      proxy.maxRequestsPerSocket = server?.maxRequestsPerSocket ?? 1000;
+      // Node drops headers past maxHeadersCount without a word; count them ourselves (see hygiene.ts).
+      proxy.maxHeadersCount = 0;
+    }
+    proxy.maxConnections = server?.maxConnections ?? 10000;
+    proxy.on('upgrade', onUpgrade);
+    proxy.on('connect', (_req: unknown, socket: Duplex) => rawProblem(socket, 'bad_request', 'CONNECT is not served by the proxy'));
+    proxy.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
+    proxy.on('connection', (s: Socket) => {
+      this.#sockets.add(s);
+      s.once('close', () => this.#sockets.delete(s));
+    });
+    this.#proxy = proxy;
+    await listenOn(proxy, listen.port, listen.host);
+    const admin = config.admin;
+    if (admin?.enabled !== false) {
+      this.#admin = await startAdmin(this, { port: admin?.port ?? 8081, host: admin?.host ?? '127.0.0.1', token: admin?.token });
+    }
+    this.logger.info('listening', { proxy: this.proxyUrl, admin: this.adminUrl, hash: this.#runtime.hash });
+  }
+
+  #clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const code = err.code ?? '';
+    if (code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // A response is under way on this socket: nothing sensible can be written any more.
+    if ((socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    let ec: ErrorCode = 'bad_request';
+    if (code === 'HPE_HEADER_OVERFLOW') ec = 'headers_too_large';
+    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') ec = 'request_timeout';
+    else if (code === 'HPE_UNEXPECTED_CONTENT_LENGTH' || code === 'HPE_INVALID_TRANSFER_ENCODING' || code === 'HPE_INVALID_CONTENT_LENGTH') {
+      ec = 'request_smuggling';
+    }
+    rawProblem(socket, ec, code.startsWith('HPE_') ? `malformed request (${code})` : undefined);
+  }
+}
+
+type IncomingMessageLike = { headers: Record<string, unknown> };
+
+function rawProblem(socket: Duplex, code: ErrorCode, detail?: string): void {
+  const body = problemBody(code, detail, randomUUID());
+  writeRawReply(socket, ERRORS[code].status, ERRORS[code].title, ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body))], body);
+}
+
+export function listenOn(server: { listen: (port: number, host: string) => unknown; once: (e: string, f: (err: Error) => void) => unknown; off: (e: string, f: (err: Error) => void) => unknown }, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    (server as http.Server).listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function urlOf(server: http.Server | http2.Http2SecureServer, scheme: string): string {
+  const a = server.address() as AddressInfo;
+  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+  return `${scheme}://${host}:${a.port}`;
+}

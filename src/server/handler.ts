@@ -1,0 +1,177 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { isIPv4 } from 'node:net';
+import { RequestContext, type GatewayRequest } from '../core/context.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { problem, type Reply } from '../core/reply.ts';
+import type { CompiledChain, GatewayResponse } from '../core/route.ts';
+import { runLogPhase, runRequestPhases, sendRawReply, sendReply } from '../core/pipeline.ts';
+import { normalizeTarget } from '../router/normalize.ts';
+import { normalizeHost } from '../router/route-table.ts';
+import type { Runtime } from '../runtime/build.ts';
+import { checkRequest, normalizeIp } from './hygiene.ts';
+
+export interface HandlerHost {
+  /** The live runtime; read once per request, which then runs on it to the end. */
+  readonly runtime: Runtime;
+  readonly logger: Logger;
+  readonly draining: boolean;
+}
+
+const kState = Symbol('expeditor.state');
+
+interface ExchangeState {
+  ctx: RequestContext;
+  chain: CompiledChain;
+  logger: Logger;
+}
+
+type Prepared = { ctx: RequestContext; chain: CompiledChain; reply: Reply | undefined };
+
+/**
+ * Everything before the backend, shared by plain requests and upgrades: hygiene, normalisation, routing and the
+ * context. Returns the reply to send instead when the request can't be routed.
+ */
+function prepare(host: HandlerHost, rt: Runtime, req: GatewayRequest, scheme: 'http' | 'https', start: number): Prepared {
+  const url = req.url ?? '/';
+  const peerIp = normalizeIp(req.socket?.remoteAddress);
+  const hostName = normalizeHost(req.headers.host ?? (req as { authority?: string }).authority);
+  const hygiene = checkRequest(req, url, rt.limits);
+  const n = hygiene === undefined ? normalizeTarget(url, rt.paths) : undefined;
+  const ok = n !== undefined && n.ok;
+  const ctx = new RequestContext(req, req.method ?? 'GET', hostName, ok ? n.path : '/', ok ? n.query : '', scheme, peerIp, start);
+  const trusted = rt.trustedProxies;
+  if (trusted !== undefined && peerIp !== '' && trusted.check(peerIp, isIPv4(peerIp) ? 'ipv4' : 'ipv6')) {
+    ctx.peerTrusted = true;
+    ctx.clientIp = clientFromForwardedFor(req.headers['x-forwarded-for'], peerIp, rt);
+  }
+  if (hygiene !== undefined) return { ctx, chain: rt.globalChain, reply: hygiene };
+  if (n !== undefined && !n.ok) return { ctx, chain: rt.globalChain, reply: problem('invalid_path', n.reason) };
+  if (host.draining) return { ctx, chain: rt.globalChain, reply: problem('shutting_down', undefined, { connection: 'close' }) };
+
+  const input = { method: ctx.method, host: hostName, headers: req.headers, query: ctx.query };
+  let found = rt.table.lookup(ctx.path, input);
+  if (found.kind === 'method' && ctx.method === 'OPTIONS') {
+    // A CORS preflight is about the method it announces; route it there and let the route's plugins answer it.
+    const acrm = req.headers['access-control-request-method'];
+    if (typeof acrm === 'string' && req.headers.origin !== undefined) {
+      const pre = rt.table.lookup(ctx.path, { ...input, method: acrm.trim().toUpperCase() });
+      if (pre.kind === 'route') {
+        ctx.preflight = true;
+        found = pre;
+      }
+    }
+  }
+  if (found.kind === 'route') {
+    const route = found.route;
+    ctx.route = route;
+    ctx.params = found.params;
+    if (route.rewrite !== undefined) ctx.upstreamPath = route.rewrite(ctx);
+    const cl = req.headers['content-length'];
+    if (cl !== undefined && Number(cl) > route.maxBodyBytes) {
+      return { ctx, chain: route.chain, reply: problem('payload_too_large', `body larger than ${route.maxBodyBytes} bytes`, { connection: 'close' }) };
+    }
+    return { ctx, chain: route.chain, reply: undefined };
+  }
+  if (found.kind === 'method') {
+    return { ctx, chain: rt.globalChain, reply: problem('method_not_allowed', `${ctx.method} not allowed`, { allow: found.allow.join(', ') }) };
+  }
+  return { ctx, chain: rt.globalChain, reply: problem('route_not_found') };
+}
+
+/** The rightmost X-Forwarded-For entry that is not a trusted proxy: the nearest address nobody trusted vouches for. */
+function clientFromForwardedFor(xff: string | string[] | undefined, peer: string, rt: Runtime): string {
+  if (xff === undefined) return peer;
+  const list = (Array.isArray(xff) ? xff.join(',') : xff).split(',');
+  for (let i = list.length - 1; i >= 0; i--) {
+    const ip = normalizeIp(list[i]!.trim());
+    if (ip === '') continue;
+    const family = isIPv4(ip) ? 'ipv4' : 'ipv6';
+    try {
+      if (!rt.trustedProxies!.check(ip, family)) return ip;
+    } catch {
+      return peer;
+    }
+  }
+  return peer;
+}
+
+function onResponseClose(this: GatewayResponse & { [kState]?: ExchangeState }): void {
+  const state = this[kState];
+  if (state === undefined) return;
+  this[kState] = undefined;
+  const { ctx } = state;
+  if (!this.writableFinished) {
+    ctx.clientGone = true;
+    ctx.abortBackend?.(new GatewayError('bad_request', 'client closed the connection'));
+  }
+  runLogPhase(ctx, state.chain, state.logger);
+}
+
+/** Streams the body through, refusing it past the limit while it flows (for bodies without Content-Length). */
+async function* limitBody(req: GatewayRequest, max: number): AsyncGenerator<Buffer> {
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > max) throw new GatewayError('payload_too_large', `body larger than ${max} bytes`);
+    yield chunk;
+  }
+}
+
+export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https') {
+  const proceed = (ctx: RequestContext, res: GatewayResponse, chain: CompiledChain, reply: Reply | undefined) => {
+    if (ctx.clientGone) return;
+    const logger = host.logger;
+    if (reply !== undefined) return sendReply(ctx, res, reply, chain, logger);
+    const route = ctx.route!;
+    if (ctx.preflight) return sendReply(ctx, res, problem('method_not_allowed', 'preflight not answered by any plugin'), chain, logger);
+    if (route.backend === undefined) return sendReply(ctx, res, problem('internal_error', 'route has no backend'), chain, logger);
+    if (ctx.req.headers['content-length'] === undefined && needsBodyLimit(ctx.req)) {
+      ctx.body = limitBody(ctx.req, route.maxBodyBytes);
+    }
+    route.backend.serve(ctx, res);
+  };
+
+  return function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const rt = host.runtime;
+    const { ctx, chain, reply } = prepare(host, rt, req, scheme, performance.now());
+    (res as ServerResponse & { [kState]?: ExchangeState })[kState] = { ctx, chain, logger: host.logger };
+    res.once('close', onResponseClose);
+    if (reply !== undefined) return sendReply(ctx, res, reply, chain, host.logger);
+    const r = runRequestPhases(ctx, chain.request, host.logger);
+    if (r === undefined || !(r instanceof Promise)) return proceed(ctx, res, chain, r);
+    r.then((reply2) => proceed(ctx, res, chain, reply2), (err) => {
+      host.logger.error('request failed', { requestId: ctx.id, err });
+      if (!res.headersSent) sendReply(ctx, res, problem('internal_error'), chain, host.logger);
+      else res.destroy();
+    });
+  };
+}
+
+function needsBodyLimit(req: GatewayRequest): boolean {
+  if (req.httpVersionMajor === 2) return !(req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders;
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Handles an HTTP/1.1 upgrade (WebSocket) through the same routing and request phases as any request. */
+export function createUpgradeHandler(host: HandlerHost, scheme: 'http' | 'https') {
+  return function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const rt = host.runtime;
+    socket.on('error', () => {});
+    const { ctx, chain, reply } = prepare(host, rt, req, scheme, performance.now());
+    socket.once('close', () => runLogPhase(ctx, chain, host.logger));
+    const go = (r: Reply | undefined) => {
+      if (r !== undefined) return sendRawReply(ctx, socket, r, chain, host.logger);
+      const route = ctx.route!;
+      if (!route.websocket || route.backend?.upgrade === undefined) {
+        return sendRawReply(ctx, socket, problem('bad_request', 'upgrade not allowed on this route'), chain, host.logger);
+      }
+      route.backend.upgrade(ctx, socket, head);
+    };
+    if (reply !== undefined) return go(reply);
+    const r = runRequestPhases(ctx, chain.request, host.logger);
+    if (r instanceof Promise) r.then(go, () => go(problem('internal_error')));
+    else go(r);
+  };
+}
