@@ -26,6 +26,20 @@ export interface TableRoute {
   readonly index: number;
 }
 
+/** Two routes that no request could tell apart (same host, path and no distinguishing condition). */
+export class RouteConflictError extends Error {
+  /** Config index of the later route, and of the earlier one it duplicates. */
+  readonly index: number;
+  readonly other: number;
+  readonly path: string;
+  constructor(index: number, other: number, path: string) {
+    super(`route ${index} matches the same requests as route ${other} (path "${path}")`);
+    this.index = index;
+    this.other = other;
+    this.path = path;
+  }
+}
+
 export type LookupResult =
   | { kind: 'route'; route: CompiledRoute; params: Record<string, string | undefined> }
   | { kind: 'method'; allow: string[] }
@@ -115,6 +129,19 @@ export class RouteTable {
     const methods = new Set<string>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
     // Least specific first: find-my-way prefers the handler inserted last among those whose gate passes.
     const ordered = [...routes].sort((a, b) => specificity(a) - specificity(b) || b.index - a.index);
+    // Routes without conditions on the same priority, host and path can't be told apart: refuse the later one.
+    const plain = new Map<string, TableRoute>();
+    for (const r of routes) {
+      if (specificity(r) > 0) continue;
+      for (const h of r.hosts.length > 0 ? r.hosts : ['']) {
+        for (const p of r.paths) {
+          const key = `${r.priority}\0${h}\0${p}`;
+          const other = plain.get(key);
+          if (other !== undefined) throw new RouteConflictError(Math.max(r.index, other.index), Math.min(r.index, other.index), p);
+          plain.set(key, r);
+        }
+      }
+    }
     for (const r of ordered) {
       r.methods?.forEach((m) => methods.add(m));
       let band = bands.get(r.priority);

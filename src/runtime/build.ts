@@ -7,7 +7,7 @@ import { REQUEST_PHASES, PluginConfigError, type PhaseHandler, type PluginHandle
 import type { CompiledChain, CompiledRoute } from '../core/route.ts';
 import type { Logger } from '../core/logger.ts';
 import { pluginByName } from '../plugins/index.ts';
-import { RouteTable, type TableRoute, type ValueMatcher } from '../router/route-table.ts';
+import { RouteConflictError, RouteTable, type TableRoute, type ValueMatcher } from '../router/route-table.ts';
 import type { NormalizeOptions } from '../router/normalize.ts';
 import { Upstream, upstreamHash } from '../upstream/pool.ts';
 import { UpstreamBackend } from '../upstream/forward.ts';
@@ -121,7 +121,8 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
   try {
     table = new RouteTable(tableRoutes);
   } catch (err) {
-    issues.push({ path: 'routes', message: `cannot build the route table: ${(err as Error).message}` });
+    if (!(err instanceof RouteConflictError)) throw err;
+    issues.push({ path: formatPath(['routes', err.index, 'match']), message: `matches exactly the same requests as routes[${err.other}] (path "${err.path}"): remove one or tell them apart by host, method, header or query` });
   }
 
   if (issues.length > 0 || table === undefined) {
