@@ -100,8 +100,9 @@ export function renderReply(ctx: RequestContext, reply: Reply): { headers: strin
     }
   }
   if (!ctx.responseHeaders.empty) ctx.responseHeaders.appendTo(headers);
-  if (body !== undefined) headers.push('content-length', String(Buffer.byteLength(body)));
-  else headers.push('content-length', '0');
+  // RFC 9110 §8.6: no Content-Length on 1xx and 204 (nor a body); 304 carries no body either.
+  if (reply.status === 204 || reply.status === 304 || reply.status < 200) return { headers, body: undefined };
+  headers.push('content-length', body === undefined ? '0' : String(Buffer.byteLength(body)));
   return { headers, body };
 }
 

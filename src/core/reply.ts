@@ -5,6 +5,9 @@ import { ERRORS } from './errors.ts';
  * A response produced by the gateway itself rather than by a backend: a short-circuit from a plugin (401, 429, a
  * cache hit, a mock) or an error. When `code` is set the body is rendered as problem+json at send time, so that it
  * carries the request id.
+ *
+ * Plugins may return the same (even frozen) Reply for every request: the core never mutates one. The core computes
+ * Content-Length; a reply must not set it.
  */
 export interface Reply {
   status: number;

@@ -27,7 +27,8 @@ interface ExchangeState {
   logger: Logger;
 }
 
-type Prepared = { ctx: RequestContext; chain: CompiledChain; reply: Reply | undefined };
+/** `miss`: no route took the request; the global plugins still run their request phases before the 404/405. */
+type Prepared = { ctx: RequestContext; chain: CompiledChain; reply: Reply | undefined; miss?: boolean };
 
 /**
  * Everything before the backend, shared by plain requests and upgrades: hygiene, normalisation, routing and the
@@ -75,9 +76,9 @@ function prepare(host: HandlerHost, rt: Runtime, req: GatewayRequest, scheme: 'h
     return { ctx, chain: route.chain, reply: undefined };
   }
   if (found.kind === 'method') {
-    return { ctx, chain: rt.globalChain, reply: problem('method_not_allowed', `${ctx.method} not allowed`, { allow: found.allow.join(', ') }) };
+    return { ctx, chain: rt.globalChain, reply: problem('method_not_allowed', `${ctx.method} not allowed`, { allow: found.allow.join(', ') }), miss: true };
   }
-  return { ctx, chain: rt.globalChain, reply: problem('route_not_found') };
+  return { ctx, chain: rt.globalChain, reply: problem('route_not_found'), miss: true };
 }
 
 /** The rightmost X-Forwarded-For entry that is not a trusted proxy: the nearest address nobody trusted vouches for. */
@@ -135,13 +136,13 @@ export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https'
 
   return function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const rt = host.runtime;
-    const { ctx, chain, reply } = prepare(host, rt, req, scheme, performance.now());
+    const { ctx, chain, reply, miss } = prepare(host, rt, req, scheme, performance.now());
     (res as ServerResponse & { [kState]?: ExchangeState })[kState] = { ctx, chain, logger: host.logger };
     res.once('close', onResponseClose);
-    if (reply !== undefined) return sendReply(ctx, res, reply, chain, host.logger);
+    if (reply !== undefined && miss !== true) return sendReply(ctx, res, reply, chain, host.logger);
     const r = runRequestPhases(ctx, chain.request, host.logger);
-    if (r === undefined || !(r instanceof Promise)) return proceed(ctx, res, chain, r);
-    r.then((reply2) => proceed(ctx, res, chain, reply2), (err) => {
+    if (r === undefined || !(r instanceof Promise)) return proceed(ctx, res, chain, r ?? reply);
+    r.then((reply2) => proceed(ctx, res, chain, reply2 ?? reply), (err) => {
       host.logger.error('request failed', { requestId: ctx.id, err });
       if (!res.headersSent) sendReply(ctx, res, problem('internal_error'), chain, host.logger);
       else res.destroy();
@@ -159,7 +160,7 @@ export function createUpgradeHandler(host: HandlerHost, scheme: 'http' | 'https'
   return function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const rt = host.runtime;
     socket.on('error', () => {});
-    const { ctx, chain, reply } = prepare(host, rt, req, scheme, performance.now());
+    const { ctx, chain, reply, miss } = prepare(host, rt, req, scheme, performance.now());
     socket.once('close', () => runLogPhase(ctx, chain, host.logger));
     const go = (r: Reply | undefined) => {
       if (r !== undefined) return sendRawReply(ctx, socket, r, chain, host.logger);
@@ -169,9 +170,9 @@ export function createUpgradeHandler(host: HandlerHost, scheme: 'http' | 'https'
       }
       route.backend.upgrade(ctx, socket, head);
     };
-    if (reply !== undefined) return go(reply);
+    if (reply !== undefined && miss !== true) return go(reply);
     const r = runRequestPhases(ctx, chain.request, host.logger);
-    if (r instanceof Promise) r.then(go, () => go(problem('internal_error')));
-    else go(r);
+    if (r instanceof Promise) r.then((r2) => go(r2 ?? reply), () => go(problem('internal_error')));
+    else go(r ?? reply);
   };
 }

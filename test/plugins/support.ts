@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { RequestContext } from '../../src/core/context.ts';
+import { PluginConfigError, type PluginDefinition, type PluginHandlers } from '../../src/core/plugin.ts';
+
+/** Applies the schema's defaults to a copy of `input` and checks it, as the config loader does; throws listing schema errors. */
+export function configure<S extends TSchema>(def: PluginDefinition<S>, input: unknown): Static<S> {
+  const config = Value.Default(def.schema, structuredClone(input ?? {}));
+  if (!Value.Check(def.schema, config)) {
+    const errors = [...Value.Errors(def.schema, config)].map((e) => `${e.path || '/'}: ${e.message}`);
+    throw new TypeError(`schema: ${errors.join('; ')}`);
+  }
+  return config as Static<S>;
+}
+
+export function create<S extends TSchema>(def: PluginDefinition<S>, input: unknown): PluginHandlers {
+  return def.create(configure(def, input), {});
+}
+
+/** Whether the schema alone refuses `input` (so the loader reports it before `create` runs). */
+export function schemaRefuses(def: PluginDefinition, input: unknown): boolean {
+  return !Value.Check(def.schema, Value.Default(def.schema, structuredClone(input)));
+}
+
+export function assertConfigError(def: PluginDefinition, input: unknown, path: string, message: RegExp): void {
+  assert.throws(() => create(def, input), (err: unknown) => {
+    assert.ok(err instanceof PluginConfigError, `expected PluginConfigError, got ${String(err)}`);
+    assert.equal(err.path, path);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+export interface FakeRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  clientIp?: string;
+}
+
+/** A real RequestContext over a stand-in request that only has headers (all a plugin reads from it). */
+export function context({ method = 'GET', headers = {}, clientIp = '127.0.0.1' }: FakeRequest = {}): RequestContext {
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const req = { headers: lower } as unknown as IncomingMessage;
+  const ctx = new RequestContext(req, method, 'gateway.test', '/things', '', 'http', clientIp, performance.now());
+  ctx.clientIp = clientIp;
+  return ctx;
+}
+
+/** The header edits as plain data, for comparing. */
+export function edits(ctx: RequestContext, side: 'requestHeaders' | 'responseHeaders') {
+  const e = ctx[side];
+  return {
+    remove: e.remove === undefined ? [] : [...e.remove],
+    set: e.set === undefined ? {} : Object.fromEntries(e.set),
+    add: e.add === undefined ? [] : e.add.map(([n, v]) => `${n}: ${v}`),
+  };
+}
