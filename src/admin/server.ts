@@ -1,9 +1,12 @@
 import http from 'node:http';
-import { timingSafeEqual, createHash } from 'node:crypto';
-import { ConfigError } from '../config/errors.ts';
-import { parseConfigText } from '../config/load.ts';
+import { timingSafeEqual, createHash, randomUUID } from 'node:crypto';
+import { ConfigError, withLines } from '../config/errors.ts';
+import { checkConfig } from '../config/check.ts';
+import { configJsonSchema } from '../config/json-schema.ts';
+import { parseConfigText, type LoadedConfig } from '../config/load.ts';
 import { validateConfig } from '../config/validate.ts';
 import { ERRORS, PROBLEM_TYPE_BASE, type ErrorCode } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { PROBLEM_CONTENT_TYPE } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/build.ts';
 import { listenOn } from '../server/gateway.ts';
@@ -14,6 +17,8 @@ export interface AdminHost {
   readonly runtime: Runtime;
   readonly startedAt: Date;
   readonly reloads: number;
+  readonly logger: Logger;
+  /** Validates, builds and swaps in a config; throws ConfigError (the live runtime untouched) when it cannot. */
   apply(input: unknown): Promise<Runtime>;
 }
 
@@ -23,21 +28,28 @@ export interface AdminOptions {
   token: string | undefined;
 }
 
-const MAX_BODY = 5 * 1024 * 1024;
+/** Largest request body: a config file, with room to spare. */
+export const ADMIN_MAX_BODY = 5 * 1024 * 1024;
 
-type Handler = (req: http.IncomingMessage, body: Buffer) => Promise<[number, unknown]> | [number, unknown];
+/** Config sections read once at start; a new config that changes them is applied, but they wait for a restart. */
+const STATIC_SECTIONS = ['listen', 'admin'] as const;
+
+type Handler = (body: Buffer) => Promise<[number, unknown]> | [number, unknown];
 
 /**
  * The admin API: its own listener (loopback by default), never the proxy port. When a token is configured every
  * request must carry it as a bearer token; config validation refuses a non-loopback listener without one.
+ * Errors are problem+json like the proxy's; config errors add `errors: [{ path, message, line? }]`.
  */
 export async function startAdmin(host: AdminHost, options: AdminOptions): Promise<http.Server> {
   const tokenHash = options.token === undefined ? undefined : sha256(options.token);
+  const startedWith = Object.fromEntries(STATIC_SECTIONS.map((k) => [k, JSON.stringify(host.runtime.config[k])]));
   const routes: Record<string, Handler> = {
     'GET /status': () => {
       const rt = host.runtime;
       return [200, {
         version: VERSION,
+        startedAt: host.startedAt.toISOString(),
         uptimeSeconds: Math.round((Date.now() - host.startedAt.getTime()) / 1000),
         configHash: rt.hash,
         configLoadedAt: rt.createdAt.toISOString(),
@@ -57,50 +69,73 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
         })),
       }];
     },
-    'POST /config/validate': (req, body) => {
+    'GET /schema': () => [200, configJsonSchema()],
+    'POST /config/validate': async (body) => {
+      // The same checks as PUT /config, trial build included, so "valid" here means PUT would take it.
+      const config = await checkConfig(parseBody(body));
+      return [200, { valid: true, routes: config.routes.length, upstreams: Object.keys(config.upstreams ?? {}).length }];
+    },
+    'PUT /config': async (body) => {
+      const loaded = parseBody(body);
+      // Validated here first for the line numbers; apply() validates again, builds and swaps.
+      const config = validateConfig(loaded.value, loaded);
+      // Compared with what the listeners were started with (a reload may have replaced the config's copy); a
+      // section left out is not a change: it keeps its running value until a restart either way.
+      const sent = loaded.value as Record<string, unknown>;
+      const restartRequired = STATIC_SECTIONS.filter((k) => sent[k] !== undefined && JSON.stringify(config[k]) !== startedWith[k]);
+      let rt: Runtime;
       try {
-        const config = validateConfig(parseBody(req, body).value);
-        return [200, { valid: true, routes: config.routes.length, upstreams: Object.keys(config.upstreams ?? {}).length }];
+        rt = await host.apply(loaded.value);
       } catch (err) {
-        if (err instanceof ConfigError) return [200, { valid: false, errors: err.issues }];
+        if (err instanceof ConfigError) throw new ConfigError(withLines(err.issues, loaded.lineOf));
         throw err;
       }
-    },
-    'PUT /config': async (req, body) => {
-      const rt = await host.apply(parseBody(req, body).value);
-      return [200, { applied: true, configHash: rt.hash, routes: rt.routes.length }];
+      return [200, { applied: true, configHash: rt.hash, routes: rt.routes.length, upstreams: rt.upstreams.size, restartRequired }];
     },
   };
+  const endpoints = Object.keys(routes);
 
   const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (req, res) => {
     void handle(req, res);
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
-    if (tokenHash !== undefined && !authorized(req.headers.authorization, tokenHash)) {
-      return send(res, 401, problem('unauthorized', 'admin API requires a bearer token'), { 'www-authenticate': 'Bearer realm="expeditor-admin"' });
+    const requestId = randomUUID();
+    const fail = (status: number, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+      send(res, status, { ...problem(code, detail, requestId), ...extra }, headers);
+
+    // Before anything else, so an unauthenticated client learns nothing, not even which endpoints exist.
+    if (tokenHash !== undefined) {
+      const auth = req.headers.authorization;
+      if (!authorized(auth, tokenHash)) {
+        const challenge = auth === undefined ? 'Bearer realm="expeditor-admin"' : 'Bearer realm="expeditor-admin", error="invalid_token"';
+        return fail(401, 'unauthorized', auth === undefined ? 'the admin API requires Authorization: Bearer <token>' : 'invalid admin token', {}, { 'www-authenticate': challenge });
+      }
     }
     const path = (req.url ?? '/').split('?')[0];
     const handler = routes[`${req.method} ${path}`];
     if (handler === undefined) {
-      const allowed = Object.keys(routes).filter((k) => k.endsWith(` ${path}`)).map((k) => k.split(' ')[0]!);
-      if (allowed.length > 0) return send(res, 405, problem('method_not_allowed'), { allow: allowed.join(', ') });
-      return send(res, 404, problem('route_not_found', `no admin endpoint ${path}`));
+      const allowed = endpoints.filter((k) => k.endsWith(` ${path}`)).map((k) => k.split(' ')[0]!);
+      if (allowed.length > 0) return fail(405, 'method_not_allowed', `${path} answers ${allowed.join(', ')}`, {}, { allow: allowed.join(', ') });
+      return fail(404, 'route_not_found', `no admin endpoint ${req.method} ${path}; the endpoints are ${endpoints.join(', ')}`, { endpoints });
     }
+    const tooLarge = () => fail(413, 'payload_too_large', `admin request bodies are limited to ${ADMIN_MAX_BODY} bytes`, {}, { connection: 'close' });
+    if (Number(req.headers['content-length'] ?? 0) > ADMIN_MAX_BODY) return tooLarge();
     let body: Buffer;
     try {
       body = await readBody(req);
     } catch {
-      return send(res, 413, problem('payload_too_large', `admin request bodies are limited to ${MAX_BODY} bytes`), { connection: 'close' });
+      return tooLarge();
     }
     try {
-      const [status, payload] = await handler(req, body);
+      const [status, payload] = await handler(body);
       send(res, status, payload);
     } catch (err) {
       if (err instanceof ConfigError) {
-        return send(res, 400, { ...problem('bad_request', 'invalid config; the running config keeps serving'), errors: err.issues });
+        return fail(400, 'invalid_config', `invalid config (${err.issues.length} error${err.issues.length === 1 ? '' : 's'}); the running config keeps serving`, { errors: err.issues });
       }
-      send(res, 500, problem('internal_error'));
+      host.logger.error('admin request failed', { method: req.method, path, requestId, err });
+      fail(500, 'internal_error', 'the admin request failed; see the gateway log');
     }
   }
 
@@ -108,10 +143,13 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
   return server;
 }
 
-function parseBody(req: http.IncomingMessage, body: Buffer) {
+/**
+ * A config in a request body, YAML or JSON whatever the Content-Type says (JSON is YAML). `${env:…}` placeholders
+ * are refused: expanding them would hand the gateway's environment to whoever can upload a config.
+ */
+function parseBody(body: Buffer): LoadedConfig {
   if (body.length === 0) throw new ConfigError([{ path: '', message: 'request body is empty: send the config as YAML or JSON' }]);
-  void req;
-  return parseConfigText(body.toString('utf8'), 'admin request');
+  return parseConfigText(body.toString('utf8'), 'admin request', { env: false });
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
@@ -120,7 +158,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
+      if (size > ADMIN_MAX_BODY) {
         req.pause();
         reject(new Error('too large'));
         return;
@@ -132,15 +170,15 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
-function problem(code: ErrorCode, detail?: string) {
+function problem(code: ErrorCode, detail: string, requestId: string) {
   const e = ERRORS[code];
-  return { type: PROBLEM_TYPE_BASE + code, title: e.title, status: e.status, code, ...(detail ? { detail } : {}) };
+  return { type: PROBLEM_TYPE_BASE + code, title: e.title, status: e.status, detail, code, requestId };
 }
 
 function send(res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
   const body = JSON.stringify(payload);
   const type = status >= 400 ? PROBLEM_CONTENT_TYPE : 'application/json';
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
   res.end(body);
 }
 
@@ -150,6 +188,7 @@ function sha256(s: string): Buffer {
 
 /** Constant-time comparison of hashes, so the token's length and content don't leak through timing. */
 function authorized(header: string | undefined, tokenHash: Buffer): boolean {
-  if (header === undefined || !/^Bearer /i.test(header)) return false;
-  return timingSafeEqual(sha256(header.slice(7).trim()), tokenHash);
+  const m = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  if (m === null) return false;
+  return timingSafeEqual(sha256(m[1]!), tokenHash);
 }

@@ -1,7 +1,7 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.ts';
 import { startCommand } from './start.ts';
-import { validateCommand } from './validate.ts';
+import { EXIT_INVALID, validateCommand } from './validate.ts';
 
 const program = new Command('expeditor')
   .description('Expeditor: an API gateway for Node.js.')
@@ -9,4 +9,16 @@ const program = new Command('expeditor')
   .addCommand(startCommand)
   .addCommand(validateCommand);
 
-await program.parseAsync(process.argv);
+// Usage errors exit 2, like an invalid config: scripts only have to tell 0 from non-zero, and 1 stays for crashes.
+for (const cmd of [program, ...program.commands]) cmd.exitOverride().showHelpAfterError('(add --help for usage)');
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_INVALID;
+  } else {
+    process.stderr.write(`expeditor: internal error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,30 +1,40 @@
 import { Command } from 'commander';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { ConfigError, formatIssue } from '../config/errors.ts';
+import { ConfigError } from '../config/errors.ts';
+import { checkConfig } from '../config/check.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { validateConfig } from '../config/validate.ts';
 import { Gateway } from '../server/gateway.ts';
 import { stderrLogger } from '../core/logger.ts';
+import { reportIssues } from './validate.ts';
 
 export const startCommand = new Command('start')
-  .description('Run the gateway: proxy on listen.port (8080), admin API on 127.0.0.1:8081. Reloads on SIGHUP and when the file changes; drains and exits 0 on SIGTERM.')
+  .description('Run the gateway: the proxy on listen.port (8080) and the admin API on 127.0.0.1:8081. Reloads on '
+    + 'SIGHUP and when the file changes (an invalid file is refused and the running config keeps serving); drains '
+    + 'and exits 0 on SIGTERM or SIGINT. Exits 2 when the config is invalid at start.')
   .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
-  .option('--no-watch', 'do not reload when the config file changes')
+  .option('--no-watch', 'do not reload when the config file changes (SIGHUP still reloads)')
+  .addHelpText('after', `
+Example:
+  $ expeditor start --config expeditor.yaml
+  expeditor: proxy http://127.0.0.1:8080, admin http://127.0.0.1:8081`)
   .action(async (opts: { config: string; watch: boolean }) => {
     const file = resolve(opts.config);
     const logger = stderrLogger;
     const source = async () => {
       const loaded = await loadConfigFile(file);
-      return validateConfig(loaded.value, loaded.lineOf);
+      return validateConfig(loaded.value, loaded);
     };
     let gateway: Gateway;
     try {
-      gateway = await Gateway.start(await source(), { logger, source });
+      gateway = await Gateway.start(await checkConfig(await loadConfigFile(file)), { logger, source });
     } catch (err) {
-      if (err instanceof ConfigError) {
-        for (const issue of err.issues) process.stderr.write(`${file}: ${formatIssue(issue)}\n`);
-        process.exitCode = 2;
+      if (err instanceof ConfigError) return reportIssues(opts.config, err);
+      const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+      if (e.syscall === 'listen') {
+        process.stderr.write(`expeditor: cannot listen on ${e.address}:${e.port}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.code}\n`);
+        process.exitCode = 1;
         return;
       }
       throw err;

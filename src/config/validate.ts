@@ -1,144 +1,231 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { DefaultErrorFunction, SetErrorFunction, ValueErrorType } from '@sinclair/typebox/errors';
+import { SetErrorFunction, ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { ConfigSchema, type Config } from './schema/index.ts';
 import { UpstreamConfig } from './schema/upstream.ts';
-import { Name } from './schema/common.ts';
+import { NAME_PATTERN } from './schema/common.ts';
 import { ConfigError, formatPath, pointerToSegments, type ConfigIssue } from './errors.ts';
+import { schemaMessage } from './messages.ts';
+import { closest } from './suggest.ts';
 import type { LoadedConfig } from './load.ts';
 
-// Schemas may carry a friendlier `errorMessage` (durations, sizes, unions): say that instead of "Expected union value".
-SetErrorFunction((param) => {
-  const custom = (param.schema as { errorMessage?: unknown }).errorMessage;
-  if (typeof custom === 'string') return custom;
-  if (param.errorType === ValueErrorType.ObjectAdditionalProperties) return 'unknown key';
-  return DefaultErrorFunction(param);
-});
+SetErrorFunction(schemaMessage);
 
 const checker = TypeCompiler.Compile(ConfigSchema);
-const NAME_RE = new RegExp(Name.pattern!);
+const NAME_RE = new RegExp(NAME_PATTERN);
+const HOST_RE = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i;
+
+type Segments = (string | number)[];
+
+/** What validation can use from a loaded file: lines for messages, and which values came from `${env:…}`. */
+export type ValidateSource = Partial<Pick<LoadedConfig, 'lineOf' | 'envPaths'>>;
 
 /**
  * Validates a parsed config: schema (types, unknown keys, formats), then meaning (references, duplicate names,
- * required combinations). Returns the config with defaults applied, never mutating the input. Throws ConfigError
- * listing every issue with its path.
+ * required combinations). Returns a new config with defaults applied; the input is never mutated. Throws
+ * ConfigError listing every issue with its path (and line, when `source` knows it).
  */
-export function validateConfig(input: unknown, lineOf?: LoadedConfig['lineOf']): Config {
-  const issues: ConfigIssue[] = [];
-  const at = (segments: (string | number)[], message: string) =>
-    issues.push({ path: formatPath(segments), message, line: lineOf?.(segments) });
+export function validateConfig(input: unknown, source: ValidateSource = {}): Config {
+  const issues = new IssueList(source.lineOf);
 
   // Defaults first, on a copy: a field with a default is never "required", and the caller's object is never touched.
   const candidate = Value.Default(ConfigSchema, structuredClone(input ?? {})) as Record<string, unknown>;
   // TypeBox does not descend into records whose value schema has no default of its own.
   const ups = candidate?.upstreams;
-  if (ups !== null && typeof ups === 'object') {
-    for (const [k, v] of Object.entries(ups)) (ups as Record<string, unknown>)[k] = Value.Default(UpstreamConfig, v);
+  if (isObject(ups)) {
+    for (const [k, v] of Object.entries(ups)) ups[k] = Value.Default(UpstreamConfig, v);
   }
+  if (source.envPaths && source.envPaths.length > 0) convertEnvValues(candidate, source.envPaths);
+
   if (!checker.Check(candidate)) {
-    const seen = new Set<string>();
-    for (const e of checker.Errors(candidate)) {
-      const segments = pointerToSegments(e.path);
-      if (e.type === ValueErrorType.ObjectAdditionalProperties) {
-        pushOnce(seen, issues, segments, `unknown key "${segments.at(-1)}"`, lineOf);
-        continue;
-      }
-      if (e.type === ValueErrorType.ObjectRequiredProperty) {
-        pushOnce(seen, issues, segments, 'is required', lineOf);
-        continue;
-      }
-      // A union reports its own message and every member's; the union's (custom) message is the useful one.
-      if (seen.has(formatPath(segments))) continue;
-      if (segments.length > 0 && [...seen].some((p) => formatPath(segments).startsWith(p + '.') || formatPath(segments).startsWith(p + '['))) continue;
-      pushOnce(seen, issues, segments, e.message, lineOf);
-    }
+    for (const e of checker.Errors(candidate)) issues.addSchemaError(e);
   }
-  const schemaFailed = issues.length > 0;
-  const config = candidate as Config;
   try {
-    checkMeaning(config, at);
+    checkMeaning(candidate as Config, (segments, message, options) => issues.add(segments, message, options?.unlessInside));
   } catch (err) {
-    // A shape the schema already refused can trip the meaning checks; those issues are reported already.
-    if (!schemaFailed) throw err;
+    // A shape the schema refused can trip the meaning checks; those issues are reported already.
+    if (!issues.hasSchemaIssues) throw err;
   }
-  if (issues.length > 0) throw new ConfigError(issues);
-  return config;
+  if (issues.list.length > 0) throw new ConfigError(issues.list);
+  return candidate as Config;
 }
 
-type At = (segments: (string | number)[], message: string) => void;
+/**
+ * Issues in the order found, one per path. A value the schema refused is reported once, by its most useful message:
+ * a union's own message, not one per member; and no meaning check repeats a path the schema already reported.
+ */
+class IssueList {
+  readonly list: ConfigIssue[] = [];
+  hasSchemaIssues = false;
+  readonly #paths: string[] = [];
+  readonly #lineOf: LoadedConfig['lineOf'] | undefined;
 
-/** Checks the schema cannot express: references, duplicates, combinations. */
+  constructor(lineOf: LoadedConfig['lineOf'] | undefined) {
+    this.#lineOf = lineOf;
+  }
+
+  addSchemaError(e: ValueError): void {
+    const segments = pointerToSegments(e.path);
+    let message = e.message;
+    if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+      const key = String(segments.at(-1));
+      const known = Object.keys((e.schema as { properties?: object }).properties ?? {});
+      const near = closest(key, known);
+      message = `unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}`;
+    } else if (e.type === ValueErrorType.ObjectRequiredProperty) {
+      message = 'is required';
+    } else if (this.#covered(formatPath(segments))) {
+      return;
+    }
+    this.hasSchemaIssues = true;
+    this.#push(segments, message);
+  }
+
+  /** A meaning issue; with `unlessInside`, skipped when something inside the value is reported already. */
+  add(segments: Segments, message: string, unlessInside = false): void {
+    const path = formatPath(segments);
+    if (this.#covered(path)) return;
+    if (unlessInside && this.#paths.some((p) => p.startsWith(`${path}.`) || p.startsWith(`${path}[`))) return;
+    this.#push(segments, message);
+  }
+
+  #push(segments: Segments, message: string): void {
+    const path = formatPath(segments);
+    if (this.list.some((i) => i.path === path && i.message === message)) return;
+    this.#paths.push(path);
+    const line = this.#lineOf?.(segments);
+    this.list.push(line === undefined ? { path, message } : { path, message, line });
+  }
+
+  /** Whether `path` or a parent of it has an issue already. */
+  #covered(path: string): boolean {
+    return this.#paths.some((p) => p === '' || p === path || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
+  }
+}
+
+type At = (segments: Segments, message: string, options?: { unlessInside?: boolean }) => void;
+
+/**
+ * Checks the schema cannot express: references, duplicates, combinations. Runs on values the schema may have
+ * refused, so every read is guarded; each route is checked on its own so one odd route cannot hide the others.
+ */
 function checkMeaning(config: Config, at: At): void {
-
-  const upstreams = config.upstreams ?? {};
+  const upstreams = isObject(config.upstreams) ? config.upstreams : {};
   for (const name of Object.keys(upstreams)) {
-    if (!NAME_RE.test(name)) at(['upstreams', name], `invalid upstream name "${name}": use letters, digits, "_", "." and "-"`);
+    if (!NAME_RE.test(name)) at(['upstreams', name], `invalid upstream name "${name}": use letters, digits, "_", "." and "-", starting with a letter or digit`);
+    const targets = (upstreams[name] as { targets?: unknown } | undefined)?.targets;
+    if (!Array.isArray(targets)) continue;
+    targets.forEach((t: { url?: unknown } | undefined, i) => {
+      // The schema pattern sees an origin's shape; a bad port or host character only shows when it is parsed.
+      if (typeof t?.url === 'string' && !URL.canParse(t.url)) at(['upstreams', name, 'targets', i, 'url'], `invalid URL "${t.url}"`);
+    });
   }
   const names = new Map<string, number>();
-  (config.routes ?? []).forEach((route, i) => {
-    const prev = names.get(route.name);
-    if (prev !== undefined) at(['routes', i, 'name'], `duplicate route name "${route.name}" (also routes[${prev}])`);
-    else names.set(route.name, i);
-    if (route.upstream !== undefined && !Object.hasOwn(upstreams, route.upstream)) {
+  const routes = Array.isArray(config.routes) ? config.routes : [];
+  routes.forEach((route, i) => {
+    if (!isObject(route)) return;
+    if (typeof route.name === 'string') {
+      const prev = names.get(route.name);
+      if (prev !== undefined) at(['routes', i, 'name'], `duplicate route name "${route.name}" (also routes[${prev}])`);
+      else names.set(route.name, i);
+    }
+    if (typeof route.upstream === 'string' && !Object.hasOwn(upstreams, route.upstream)) {
       at(['routes', i, 'upstream'], `unknown upstream "${route.upstream}"`);
     }
-    if (route.upstream === undefined && (route.plugins as Record<string, unknown> | undefined)?.mock === undefined) {
-      at(['routes', i], 'needs an "upstream" or a "mock" plugin to answer its requests');
+    if (route.upstream === undefined && !isObject((route.plugins as Record<string, unknown> | undefined)?.mock)) {
+      // Unless a typo in the route (`upstrem:`) explains it: that one is reported already.
+      at(['routes', i], 'needs an "upstream" or a "mock" plugin to answer its requests', { unlessInside: true });
     }
-    const hosts = route.match.host === undefined ? [] : Array.isArray(route.match.host) ? route.match.host : [route.match.host];
+    const match: Record<string, unknown> = isObject(route.match) ? route.match : {};
+    const host = match.host;
+    const hosts = typeof host === 'string' ? [host] : Array.isArray(host) ? host : [];
     hosts.forEach((h, j) => {
-      if (!/^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i.test(h)) {
-        at(['routes', i, 'match', 'host', ...(Array.isArray(route.match.host) ? [j] : [])], `invalid host pattern "${h}"`);
+      if (typeof h === 'string' && !HOST_RE.test(h)) {
+        at(['routes', i, 'match', 'host', ...(Array.isArray(host) ? [j] : [])], `invalid host pattern "${h}"`);
       }
     });
     for (const field of ['headers', 'query'] as const) {
-      for (const [k, v] of Object.entries(route.match[field] ?? {})) {
-        if (typeof v === 'object' && 'regex' in v) checkRegex(v.regex, ['routes', i, 'match', field, k, 'regex'], at);
+      const rules = match[field];
+      if (!isObject(rules)) continue;
+      for (const [k, v] of Object.entries(rules)) {
+        if (isObject(v) && typeof v.regex === 'string') checkRegex(v.regex, ['routes', i, 'match', field, k, 'regex'], at);
       }
     }
-    if (route.rewrite?.regex) checkRegex(route.rewrite.regex.pattern, ['routes', i, 'rewrite', 'regex', 'pattern'], at);
+    const pattern = (route.rewrite as { regex?: { pattern?: unknown } } | undefined)?.regex?.pattern;
+    if (typeof pattern === 'string') checkRegex(pattern, ['routes', i, 'rewrite', 'regex', 'pattern'], at);
   });
 
-  (config.server?.trustedProxies ?? []).forEach((cidr, i) => {
-    if (!validCidr(cidr)) at(['server', 'trustedProxies', i], `invalid address or CIDR "${cidr}"`);
-  });
+  const proxies = config.server?.trustedProxies;
+  if (Array.isArray(proxies)) {
+    proxies.forEach((cidr, i) => {
+      if (typeof cidr === 'string' && !validCidr(cidr)) at(['server', 'trustedProxies', i], `invalid address or CIDR "${cidr}"`);
+    });
+  }
 
   const admin = config.admin;
-  if (admin && admin.enabled !== false && !isLoopback(admin.host ?? '127.0.0.1') && admin.token === undefined) {
-    at(['admin', 'token'], `is required when the admin API listens on a non-loopback address ("${admin.host}")`);
+  if (isObject(admin) && admin.enabled !== false) {
+    const host = typeof admin.host === 'string' ? admin.host : '127.0.0.1';
+    if (!isLoopback(host) && admin.token === undefined) {
+      at(['admin', 'token'], `is required when the admin API listens on a non-loopback address ("${host}")`);
+    }
+    const listen = config.listen;
+    if (isObject(listen) && admin.port === listen.port && admin.port !== 0 && sameAddress(host, String(listen.host))) {
+      at(['admin', 'port'], `must differ from listen.port (${listen.port}): the admin API never shares the proxy listener`);
+    }
   }
 }
 
-function pushOnce(
-  seen: Set<string>, issues: ConfigIssue[], segments: (string | number)[], message: string, lineOf?: LoadedConfig['lineOf'],
-) {
-  const path = formatPath(segments);
-  const key = `${path}\0${message}`;
-  if (seen.has(key)) return;
-  seen.add(key);
-  seen.add(path);
-  issues.push({ path, message, line: lineOf?.(segments) });
+/** Writes the converted form of each `${env:…}` value where the schema wants a number or boolean. */
+function convertEnvValues(candidate: Record<string, unknown>, paths: readonly (readonly (string | number)[])[]): void {
+  const converted = Value.Convert(ConfigSchema, structuredClone(candidate));
+  for (const path of paths) {
+    let from: unknown = converted;
+    let to: unknown = candidate;
+    for (const seg of path.slice(0, -1)) {
+      from = (from as Record<string | number, unknown> | undefined)?.[seg];
+      to = (to as Record<string | number, unknown> | undefined)?.[seg];
+    }
+    const last = path.at(-1);
+    if (last === undefined || !isObject(from) || !isObject(to) && !Array.isArray(to)) continue;
+    (to as Record<string | number, unknown>)[last] = (from as Record<string | number, unknown>)[last];
+  }
 }
 
-function checkRegex(source: string, path: (string | number)[], at: At) {
+function checkRegex(source: string, path: Segments, at: At): void {
   try {
     new RegExp(source);
   } catch (err) {
-    at(path, `invalid regular expression: ${(err as Error).message}`);
+    at(path, `invalid regular expression "${source}": ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}`);
   }
 }
 
+/** Whether `value` is an IPv4/IPv6 address or a CIDR block with a prefix length that fits its family. */
 export function validCidr(value: string): boolean {
   const [addr, bits, ...rest] = value.split('/');
   if (rest.length > 0 || addr === undefined) return false;
   const family = isIP(addr);
   if (family === 0) return false;
   if (bits === undefined) return true;
-  const n = Number(bits);
-  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether a bind address only accepts connections from this machine (`localhost`, 127.0.0.0/8, `::1`). */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function sameAddress(a: string, b: string): boolean {
+  const any = (h: string) => h === '0.0.0.0' || h === '::' || h === '';
+  return a === b || any(a) || any(b);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

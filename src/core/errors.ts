@@ -5,6 +5,7 @@
 export const ERRORS = {
   bad_request: { status: 400, title: 'Bad request' },
   invalid_path: { status: 400, title: 'Invalid request path' },
+  invalid_config: { status: 400, title: 'Invalid configuration' },
   request_smuggling: { status: 400, title: 'Ambiguous request framing' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },

@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.ts';
 import { pluginByName } from '../plugins/index.ts';
 import { RouteConflictError, RouteTable, type TableRoute, type ValueMatcher } from '../router/route-table.ts';
 import type { NormalizeOptions } from '../router/normalize.ts';
-import { Upstream, upstreamHash } from '../upstream/pool.ts';
+import { Upstream, upstreamHash, type UpstreamTimeouts } from '../upstream/pool.ts';
 import { UpstreamBackend } from '../upstream/forward.ts';
 import { resolvePluginConfigs } from './plugin-scope.ts';
 import { compileRewrite } from './rewrite.ts';
@@ -101,9 +101,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     const upstream = rc.upstream !== undefined ? upstreams.get(rc.upstream) : undefined;
     const backend = upstream === undefined ? undefined : new UpstreamBackend(upstream, {
       host: rc.hostHeader ?? (rc.preserveHost ? 'preserve' : undefined),
-      timeouts: rc.timeouts
-        ? { connect: upstream.timeouts.connect, response: parseDuration(rc.timeouts.response), idle: parseDuration(rc.timeouts.idle), total: parseDuration(rc.timeouts.total) }
-        : upstream.timeouts,
+      timeouts: routeTimeouts(upstream.timeouts, rc.timeouts),
     }, logger);
     const route: CompiledRoute = {
       name: rc.name,
@@ -214,4 +212,11 @@ export function blockList(cidrs: readonly string[]): BlockList {
     else bl.addSubnet(addr, Number(bits), type);
   }
   return bl;
+}
+
+/** The upstream's timeouts with the route's overrides, field by field. */
+function routeTimeouts(base: UpstreamTimeouts, own: RouteConfigT['timeouts']): UpstreamTimeouts {
+  if (own === undefined) return base;
+  const pick = (v: string | number | undefined, fallback: number) => (v === undefined ? fallback : parseDuration(v));
+  return { connect: base.connect, response: pick(own.response, base.response), idle: pick(own.idle, base.idle), total: pick(own.total, base.total) };
 }

@@ -87,12 +87,15 @@ export class Gateway implements HandlerHost {
   }
 
   async #apply(input: unknown): Promise<Runtime> {
-    const config = validateConfig(input);
+    const validated = validateConfig(input);
     const old = this.#runtime;
+    // Static sections keep their running values (the listeners are already bound); say so when they differ.
+    const config = { ...validated };
     for (const key of STATIC_KEYS) {
-      if (JSON.stringify(config[key]) !== JSON.stringify(old.config[key])) {
+      if (JSON.stringify(validated[key]) !== JSON.stringify(old.config[key])) {
         this.logger.warn(`"${key}" changed: it takes effect after a restart`, { key });
       }
+      (config as Record<string, unknown>)[key] = old.config[key];
     }
     const next = buildRuntime(config, this.logger, old);
     this.#runtime = next;
@@ -157,15 +160,20 @@ export class Gateway implements HandlerHost {
         settings: { maxHeaderListSize: maxHeaderSize, enablePush: false },
       } as http2.SecureServerOptions, onRequest as never);
     } else {
+      const requestTimeout = parseDuration(server?.requestTimeout ?? '5m');
+      // The header section is part of the request, so a shorter requestTimeout bounds it too (and Node refuses
+      // headersTimeout > requestTimeout at start).
+      const headersTimeout = clampTimeout(parseDuration(server?.headersTimeout ?? '10s'), requestTimeout);
       proxy = http.createServer({
         maxHeaderSize,
         insecureHTTPParser: false,
-        requireHostHeader: true,
+        // checkRequest answers a missing Host with problem+json; Node's own check would send an empty 400.
+        requireHostHeader: false,
         joinDuplicateHeaders: false,
-        headersTimeout: parseDuration(server?.headersTimeout ?? '10s'),
-        requestTimeout: parseDuration(server?.requestTimeout ?? '5m'),
+        headersTimeout,
+        requestTimeout,
         keepAliveTimeout: parseDuration(server?.keepAliveTimeout ?? '5s'),
-        connectionsCheckingInterval: 1000,
+        connectionsCheckingInterval: checkingInterval(headersTimeout, requestTimeout),
         // Only WebSocket upgrades take the upgrade path; anything else (h2c) is an ordinary request whose Upgrade
         // header is dropped as hop-by-hop.
         shouldUpgradeCallback: (req: IncomingMessageLike) => String(req.headers.upgrade).toLowerCase() === 'websocket',
@@ -202,14 +210,68 @@ export class Gateway implements HandlerHost {
       socket.destroy();
       return;
     }
-    let ec: ErrorCode = 'bad_request';
-    if (code === 'HPE_HEADER_OVERFLOW') ec = 'headers_too_large';
-    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') ec = 'request_timeout';
-    else if (code === 'HPE_UNEXPECTED_CONTENT_LENGTH' || code === 'HPE_INVALID_TRANSFER_ENCODING' || code === 'HPE_INVALID_CONTENT_LENGTH') {
-      ec = 'request_smuggling';
+    let ec: ErrorCode = CLIENT_ERROR_CODES[code] ?? 'bad_request';
+    let detail: string | undefined;
+    if (code === 'HPE_PAUSED_H2_UPGRADE') detail = 'HTTP/2 with prior knowledge is not served on this listener';
+    else if (code.startsWith('HPE_')) {
+      detail = `malformed request (${code})`;
+      // llhttp reports a bare CR or LF under whatever it expected there (HPE_INVALID_VERSION after the request line,
+      // HPE_INVALID_HEADER_TOKEN for the blank line); the byte it stopped at says what it really is.
+      if (ec === 'bad_request' && stoppedAtBareLineEnd(err)) ec = 'request_smuggling';
     }
-    rawProblem(socket, ec, code.startsWith('HPE_') ? `malformed request (${code})` : undefined);
+    rawProblem(socket, ec, detail);
   }
+}
+
+/**
+ * Whether the parser stopped at a line ending other than CRLF: an LF without its CR, or a CR without its LF.
+ * `rawPacket` is the chunk being parsed; llhttp's `bytesParsed` is at the offending byte or just past it.
+ */
+function stoppedAtBareLineEnd(err: Error): boolean {
+  const { rawPacket: raw, bytesParsed: at } = err as { rawPacket?: unknown; bytesParsed?: unknown };
+  if (!Buffer.isBuffer(raw) || typeof at !== 'number') return false;
+  for (let i = Math.max(0, at - 1); i <= at && i < raw.length; i++) {
+    if (raw[i] === 0x0a && (i === 0 || raw[i - 1] !== 0x0d)) return true;
+    if (raw[i] === 0x0d && i + 1 < raw.length && raw[i + 1] !== 0x0a) return true;
+  }
+  return false;
+}
+
+/**
+ * What Node's parser errors mean to the client. Framing errors (how long the message is, where a line or chunk
+ * ends) are `request_smuggling`: those are the ones a proxy and an upstream could read two ways. A code not listed
+ * here is `bad_request`. The codes are the client's contract (docs/errors.md, docs/limits.md); the tests in
+ * test/server/hygiene.test.ts pin them.
+ */
+const CLIENT_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
+  HPE_HEADER_OVERFLOW: 'headers_too_large',
+  // A byte no request-target may hold (control, space, DEL, non-ASCII): the same refusal path normalisation gives.
+  HPE_INVALID_URL: 'invalid_path',
+  ERR_HTTP_REQUEST_TIMEOUT: 'request_timeout',
+  HPE_HEADERS_TIMEOUT: 'request_timeout',
+  HPE_INVALID_CONTENT_LENGTH: 'request_smuggling',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'request_smuggling',
+  HPE_INVALID_TRANSFER_ENCODING: 'request_smuggling',
+  HPE_INVALID_CHUNK_SIZE: 'request_smuggling',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'request_smuggling',
+  // A bare CR or LF where CRLF belongs: lenient parsers end the line there, strict ones do not.
+  HPE_CR_EXPECTED: 'request_smuggling',
+  HPE_LF_EXPECTED: 'request_smuggling',
+};
+
+/** headersTimeout, never longer than a (non-zero) requestTimeout. */
+function clampTimeout(headers: number, request: number): number {
+  return request > 0 && (headers === 0 || headers > request) ? request : headers;
+}
+
+/**
+ * How often Node looks for connections past headersTimeout/requestTimeout: a 408 comes up to one interval late.
+ * A quarter of the shorter timeout keeps that within 25%; 1 s at most (the defaults, 10 s and 5 min, stay at 1 s),
+ * 50 ms at least, since every tick walks the list of connections with a request in progress.
+ */
+function checkingInterval(headers: number, request: number): number {
+  const shortest = Math.min(headers > 0 ? headers : Infinity, request > 0 ? request : Infinity);
+  return Math.max(50, Math.min(1000, Math.floor(shortest / 4)));
 }
 
 type IncomingMessageLike = { headers: Record<string, unknown> };

@@ -10,7 +10,7 @@ import { runLogPhase, runRequestPhases, sendRawReply, sendReply } from '../core/
 import { normalizeTarget } from '../router/normalize.ts';
 import { normalizeHost } from '../router/route-table.ts';
 import type { Runtime } from '../runtime/build.ts';
-import { checkRequest, normalizeIp } from './hygiene.ts';
+import { checkRequest, closeConnection, normalizeIp } from './hygiene.ts';
 
 export interface HandlerHost {
   /** The live runtime; read once per request, which then runs on it to the end. */
@@ -49,7 +49,7 @@ function prepare(host: HandlerHost, rt: Runtime, req: GatewayRequest, scheme: 'h
   }
   if (hygiene !== undefined) return { ctx, chain: rt.globalChain, reply: hygiene };
   if (n !== undefined && !n.ok) return { ctx, chain: rt.globalChain, reply: problem('invalid_path', n.reason) };
-  if (host.draining) return { ctx, chain: rt.globalChain, reply: problem('shutting_down', undefined, { connection: 'close' }) };
+  if (host.draining) return { ctx, chain: rt.globalChain, reply: problem('shutting_down', undefined, closeConnection(req) ?? {}) };
 
   const input = { method: ctx.method, host: hostName, headers: req.headers, query: ctx.query };
   let found = rt.table.lookup(ctx.path, input);
@@ -71,7 +71,7 @@ function prepare(host: HandlerHost, rt: Runtime, req: GatewayRequest, scheme: 'h
     if (route.rewrite !== undefined) ctx.upstreamPath = route.rewrite(ctx);
     const cl = req.headers['content-length'];
     if (cl !== undefined && Number(cl) > route.maxBodyBytes) {
-      return { ctx, chain: route.chain, reply: problem('payload_too_large', `body larger than ${route.maxBodyBytes} bytes`, { connection: 'close' }) };
+      return { ctx, chain: route.chain, reply: problem('payload_too_large', `body larger than ${route.maxBodyBytes} bytes`, closeConnection(req)) };
     }
     return { ctx, chain: route.chain, reply: undefined };
   }
@@ -139,6 +139,9 @@ export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https'
     const { ctx, chain, reply, miss } = prepare(host, rt, req, scheme, performance.now());
     (res as ServerResponse & { [kState]?: ExchangeState })[kState] = { ctx, chain, logger: host.logger };
     res.once('close', onResponseClose);
+    // Node announces `Connection: close` on the last request maxRequestsPerSocket allows but leaves the socket
+    // open; saying it ourselves makes Node close it once the response is out.
+    if ((res as { maxRequestsOnConnectionReached?: boolean }).maxRequestsOnConnectionReached) res.setHeader('connection', 'close');
     if (reply !== undefined && miss !== true) return sendReply(ctx, res, reply, chain, host.logger);
     const r = runRequestPhases(ctx, chain.request, host.logger);
     if (r === undefined || !(r instanceof Promise)) return proceed(ctx, res, chain, r ?? reply);

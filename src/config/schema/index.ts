@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { PLUGINS } from '../../plugins/index.ts';
-import { Name, Strict } from './common.ts';
+import { NAME_RULE, Strict } from './common.ts';
 import { AdminConfig, ListenConfig, ServerConfig } from './server.ts';
 import { UpstreamConfig } from './upstream.ts';
 import { routeFields } from './route.ts';
@@ -24,7 +24,7 @@ export const ConfigSchema = Strict({
   listen: Type.Optional(ListenConfig),
   admin: Type.Optional(AdminConfig),
   server: Type.Optional(ServerConfig),
-  upstreams: Type.Optional(Type.Record(Type.String(), UpstreamConfig, { description: `Upstream pools by name (${Name.description})` })),
+  upstreams: Type.Optional(Type.Record(Type.String(), UpstreamConfig, { description: `Upstream pools by name. A name has ${NAME_RULE}.` })),
   routes: Type.Array(RouteConfig, { default: [], description: 'Routes. Order does not matter: precedence is by host, priority, then path specificity (see docs/routing.md).' }),
   plugins: Type.Optional(PluginsConfig),
 }, {

@@ -9,9 +9,13 @@ export const TimeoutsConfig = Strict({
 }, { description: 'Upstream timeouts. A timeout answers 504 `upstream_timeout` when no response has started; later, the client connection is cut.' });
 
 export const TargetConfig = Strict({
-  url: Type.String({ pattern: '^https?://[^/?#]+/?$', description: 'Origin of the target: `http(s)://host:port`, no path.' }),
+  url: Type.String({
+    pattern: '^https?://[^/?#]+/?$',
+    description: 'Origin of the target: `http(s)://host:port`, no path.',
+    errorMessage: 'must be an origin such as "http://10.0.0.5:8080" (scheme, host and port; no path)',
+  }),
   weight: Type.Integer({ minimum: 0, maximum: 1000, default: 1, description: 'Relative share of requests. 0 takes none.' }),
-});
+}, { description: 'One server of the pool.' });
 
 export const UpstreamConfig = Strict({
   targets: Type.Array(TargetConfig, { minItems: 1, description: 'The servers of this pool.' }),
