@@ -10,7 +10,7 @@ import { ERRORS, problemBody, type ErrorCode } from '../core/errors.ts';
 import { stderrLogger, type Logger } from '../core/logger.ts';
 import { PROBLEM_CONTENT_TYPE, writeRawReply } from '../core/pipeline.ts';
 import { buildRuntime, retireRuntime, type Runtime } from '../runtime/build.ts';
-import { createRequestHandler, createUpgradeHandler, type HandlerHost } from './handler.ts';
+import { createRequestHandler, createUpgradeHandler, markExpectContinue, type HandlerHost } from './handler.ts';
 import { startAdmin } from '../admin/server.ts';
 import { randomUUID } from 'node:crypto';
 
@@ -184,6 +184,17 @@ export class Gateway implements HandlerHost {
     }
     proxy.maxConnections = server?.maxConnections ?? 10000;
     proxy.on('upgrade', onUpgrade);
+    // `Expect: 100-continue`: Node would send 100 at once; the gateway sends it only when the request is going to be
+    // forwarded with its body (a 413 or a 401 is answered without inviting the upload first).
+    proxy.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      markExpectContinue(req);
+      onRequest(req, res);
+    });
+    proxy.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const body = problemBody('expectation_failed', 'only "Expect: 100-continue" is supported', randomUUID());
+      res.writeHead(417, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
     proxy.on('connect', (_req: unknown, socket: Duplex) => rawProblem(socket, 'bad_request', 'CONNECT is not served by the proxy'));
     proxy.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#clientError(err, socket));
     proxy.on('connection', (s: Socket) => {

@@ -20,6 +20,21 @@ export interface HandlerHost {
 }
 
 const kState = Symbol('expeditor.state');
+const kExpectContinue = Symbol('expeditor.expectContinue');
+
+/** The client sent `Expect: 100-continue` and waits for a 100 before sending its body. */
+export function markExpectContinue(req: GatewayRequest): void {
+  (req as GatewayRequest & { [kExpectContinue]?: boolean })[kExpectContinue] = true;
+}
+
+/** Sends the 100 Continue a waiting client needs, once the gateway has decided to forward its body. */
+export function sendContinueIfExpected(req: GatewayRequest, res: GatewayResponse): void {
+  const r = req as GatewayRequest & { [kExpectContinue]?: boolean };
+  if (r[kExpectContinue] === true) {
+    r[kExpectContinue] = false;
+    (res as ServerResponse).writeContinue();
+  }
+}
 
 interface ExchangeState {
   ctx: RequestContext;
@@ -131,6 +146,7 @@ export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https'
     if (ctx.req.headers['content-length'] === undefined && needsBodyLimit(ctx.req)) {
       ctx.body = limitBody(ctx.req, route.maxBodyBytes);
     }
+    sendContinueIfExpected(ctx.req, res);
     route.backend.serve(ctx, res);
   };
 
