@@ -17,9 +17,11 @@ const closing = new WeakSet<object>();
  * a refused stream leaves the connection usable and a Connection header is not allowed). Use it for every reply
  * after which the connection must not carry another request (refused framing, a body left unread).
  */
-export function closeConnection(req: GatewayRequest): Readonly<Record<string, string>> | undefined {
-  if (req.httpVersionMajor !== 1 || req.socket == null) return undefined;
-  closing.add(req.socket);
+export function closeConnection(req: GatewayRequest, res?: { socket?: unknown }): Readonly<Record<string, string>> | undefined {
+  // A request stream destroyed mid-body (a refused upload) has let go of its socket; the response still holds it.
+  const socket = (req.socket ?? res?.socket) as object | null | undefined;
+  if (req.httpVersionMajor !== 1 || socket == null) return undefined;
+  closing.add(socket);
   return CLOSE;
 }
 

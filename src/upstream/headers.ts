@@ -45,8 +45,8 @@ export interface UpstreamHeaderOptions {
 /**
  * Builds the flat [name, value, …] header list sent upstream from the client's raw headers: hop-by-hop headers and
  * those the client named in Connection are dropped, forwarding headers are kept only from trusted proxies and then
- * extended with this hop, gateway-owned headers are removed, and plugin edits are applied last (so a client's
- * Connection header can never remove a header the gateway adds).
+ * extended with this hop, gateway-owned headers are removed, cookie crumbs are joined into one Cookie header, and
+ * plugin edits are applied last (so a client's Connection header can never remove a header the gateway adds).
  */
 export function buildUpstreamHeaders(ctx: RequestContext, raw: readonly string[], opts: UpstreamHeaderOptions): string[] {
   const out: string[] = [];
@@ -58,6 +58,7 @@ export function buildUpstreamHeaders(ctx: RequestContext, raw: readonly string[]
   let xfh: string | undefined;
   let fwd: string | undefined;
   let hostValue: string | undefined;
+  let cookieAt = -1;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
@@ -80,10 +81,19 @@ export function buildUpstreamHeaders(ctx: RequestContext, raw: readonly string[]
     }
     if (isOwned(lower)) continue;
     if (!edits.empty && edits.overrides(lower)) continue;
+    if (lower === 'cookie') {
+      // HTTP/2 clients split cookies into one field per crumb (RFC 9113 §8.2.3); HTTP/1.1 allows one Cookie line.
+      if (cookieAt >= 0) {
+        out[cookieAt] = `${out[cookieAt]}; ${raw[i + 1]}`;
+        continue;
+      }
+      cookieAt = out.length + 1;
+    }
     out.push(name, raw[i + 1]!);
   }
   const clientHost = hostValue ?? (ctx.req as { authority?: string }).authority ?? ctx.host;
-  if (opts.host !== undefined) out.push('host', opts.host);
+  // A plugin's `set host` (the headers plugin) wins over the route's preserveHost/hostHeader: one Host, never two.
+  if (opts.host !== undefined && (edits.empty || !edits.overrides('host'))) out.push('host', opts.host);
   const peer = ctx.peerIp;
   out.push(
     'x-forwarded-for', xff === undefined ? peer : `${xff}, ${peer}`,

@@ -1,5 +1,6 @@
-import { Pool } from 'undici';
+import { Pool, buildConnector, errors } from 'undici';
 import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { UpstreamConfigT } from '../config/schema/index.ts';
 import { parseDuration } from '../config/units.ts';
 
@@ -52,7 +53,7 @@ export class Upstream {
           pipelining: config.pipelining,
           keepAliveTimeout: keepAlive,
           keepAliveMaxTimeout: Math.max(keepAlive, 600_000),
-          connectTimeout: this.timeouts.connect,
+          connect: exactConnector(this.timeouts.connect),
           headersTimeout: this.timeouts.response,
           bodyTimeout: this.timeouts.idle,
           // The gateway enforces its own limits on what it relays; undici's defaults would cut large headers.
@@ -86,6 +87,32 @@ export class Upstream {
   destroy(): void {
     for (const t of this.targets) t.pool.destroy().catch(() => {});
   }
+}
+
+/**
+ * undici's connector with the connect timeout on a native timer. undici's own runs on its coarse timer wheel
+ * (half-second ticks), which lets a 1 s timeout fire anywhere up to 1.5 s. Runs once per new connection.
+ */
+function exactConnector(timeout: number): buildConnector.connector {
+  // At run time undici's connector returns the socket it opens; its typings say void.
+  const connect = buildConnector({ timeout: 0 }) as unknown as (o: buildConnector.Options, cb: buildConnector.Callback) => Socket;
+  if (timeout <= 0) return connect;
+  return (options, callback) => {
+    let timer: NodeJS.Timeout | undefined = undefined;
+    let settled = false;
+    const socket = connect(options, (...args) => {
+      settled = true;
+      clearTimeout(timer);
+      callback(...args);
+    });
+    if (!settled) timer = setTimeout(onConnectTimeout, timeout, socket, timeout);
+  };
+}
+
+function onConnectTimeout(socket: Socket, timeout: number): void {
+  // The connector reports the error through its callback (the socket's 'error' event): undici fails the requests
+  // queued for this connection with UND_ERR_CONNECT_TIMEOUT.
+  socket.destroy(new errors.ConnectTimeoutError(`connect timeout (${timeout} ms)`));
 }
 
 export function upstreamHash(config: UpstreamConfigT): string {
