@@ -110,11 +110,32 @@ type At = (segments: Segments, message: string, options?: { unlessInside?: boole
  * Checks the schema cannot express: references, duplicates, combinations. Runs on values the schema may have
  * refused, so every read is guarded; each route is checked on its own so one odd route cannot hide the others.
  */
+/** Combinations within one upstream the schema can't express. */
+function checkUpstreamPolicies(u: Record<string, unknown>, path: (string | number)[], at: At): void {
+  const targets = Array.isArray(u.targets) ? u.targets : [];
+  const dns = isObject(u.discovery) && Array.isArray(u.discovery.dns) ? u.discovery.dns : [];
+  if (targets.length === 0 && dns.length === 0) at([...path, 'targets'], 'needs at least one target, or discovery.dns');
+  dns.forEach((d: unknown, i: number) => {
+    if (isObject(d) && d.type !== 'SRV' && d.port === undefined) at([...path, 'discovery', 'dns', i, 'port'], `is required for ${String(d.type ?? 'A')} records`);
+  });
+  const hashOn = u.hashOn;
+  if (u.balancer === 'consistent-hash' && !isObject(hashOn)) at([...path, 'hashOn'], 'is required with balancer "consistent-hash"');
+  if (isObject(hashOn) && (hashOn.source === 'header' || hashOn.source === 'cookie') && typeof hashOn.name !== 'string') {
+    at([...path, 'hashOn', 'name'], `is required when hashing on a ${hashOn.source}`);
+  }
+  const adaptive = isObject(u.limits) && isObject(u.limits.adaptive) ? u.limits.adaptive : undefined;
+  if (adaptive && typeof adaptive.min === 'number' && typeof adaptive.max === 'number' && adaptive.min > adaptive.max) {
+    at([...path, 'limits', 'adaptive', 'min'], `must not exceed max (${adaptive.max})`);
+  }
+}
+
 function checkMeaning(config: Config, at: At): void {
   const upstreams = isObject(config.upstreams) ? config.upstreams : {};
   for (const name of Object.keys(upstreams)) {
     if (!NAME_RE.test(name)) at(['upstreams', name], `invalid upstream name "${name}": use letters, digits, "_", "." and "-", starting with a letter or digit`);
-    const targets = (upstreams[name] as { targets?: unknown } | undefined)?.targets;
+    const u = upstreams[name] as Record<string, unknown> | undefined;
+    if (isObject(u)) checkUpstreamPolicies(u, ['upstreams', name], at);
+    const targets = u?.targets;
     if (!Array.isArray(targets)) continue;
     targets.forEach((t: { url?: unknown } | undefined, i) => {
       // The schema pattern sees an origin's shape; a bad port or host character only shows when it is parsed.

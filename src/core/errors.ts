@@ -20,6 +20,8 @@ export const ERRORS = {
   upstream_unavailable: { status: 502, title: 'Upstream unavailable' },
   upstream_error: { status: 502, title: 'Bad upstream response' },
   shutting_down: { status: 503, title: 'Shutting down' },
+  no_healthy_upstream: { status: 503, title: 'No healthy upstream' },
+  upstream_overloaded: { status: 503, title: 'Upstream overloaded' },
   upstream_timeout: { status: 504, title: 'Upstream timeout' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

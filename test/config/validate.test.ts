@@ -94,7 +94,7 @@ describe('types and formats', () => {
     assert.deepEqual(issues({ ...base(), server: { paths: { duplicateSlashes: 'squash' } } }), [
       { path: 'server.paths.duplicateSlashes', message: 'must be one of "merge", "reject", "keep", not "squash"' },
     ]);
-    assert.deepEqual(issues({ ...base(), upstreams: { kitchen: { targets: [] } } }), [{ path: 'upstreams.kitchen.targets', message: 'must have at least 1 item' }]);
+    assert.deepEqual(issues({ ...base(), upstreams: { kitchen: { targets: [] } } }), [{ path: 'upstreams.kitchen.targets', message: 'needs at least one target, or discovery.dns' }]);
     assert.deepEqual(issues({ ...base(), admin: { token: 'short' } }), [{ path: 'admin.token', message: 'must be at least 16 characters long' }]);
   });
 
@@ -384,7 +384,7 @@ describe('the whole config', () => {
     assert.deepEqual(config.server?.trustedProxies, []);
     assert.deepEqual(config.server?.paths, { duplicateSlashes: 'merge', escapedSlashes: 'keep' });
     assert.deepEqual(config.upstreams?.kitchen, {
-      targets: [{ url: 'http://127.0.0.1:3001', weight: 1 }], connections: 128, keepAliveTimeout: '4s', pipelining: 1,
+      targets: [{ url: 'http://127.0.0.1:3001', weight: 1 }], connections: 128, keepAliveTimeout: '4s', pipelining: 1, balancer: 'round-robin', whenAllDown: 'fail',
     });
     assert.deepEqual(config.routes[0], {
       name: 'r0', match: { path: '/r0' }, upstream: 'kitchen', priority: 0, preserveHost: false, websocket: true,

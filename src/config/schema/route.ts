@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Name, PathString, Size, Strict } from './common.ts';
+import { RetryConfig } from './upstream.ts';
 
 const ValueMatch = Type.Union([
   Type.String({ description: 'Exact value.' }),
@@ -49,6 +50,7 @@ export const routeFields = {
   preserveHost: Type.Boolean({ default: false, description: 'Forward the client\'s Host header instead of the target\'s host.' }),
   hostHeader: Type.Optional(Type.String({ description: 'Send this Host header upstream (overrides `preserveHost`).' })),
   timeouts: Type.Optional(RouteTimeoutsConfig),
+  retries: Type.Optional(RetryConfig),
   maxBodyBytes: Type.Optional(Size('Largest request body for this route (overrides `server.maxBodyBytes`).')),
   websocket: Type.Boolean({ default: true, description: 'Proxy WebSocket upgrades on this route.' }),
 };
