@@ -54,18 +54,21 @@ export class Target {
   }
 }
 
-/** What a balancer may look at to place a request (hash keys). */
+/** What a balancer may look at to place a request. */
 export interface BalanceInput {
-  /** Returns the value consistent hashing keys on, computed only when that balancer asks. */
+  /** The value consistent hashing keys on (header, cookie, client IP, path or consumer), computed only on demand. */
   hashKey(): string | undefined;
 }
 
 /**
- * Chooses a target among the available ones. `candidates` is never empty and already excludes unavailable
- * targets and those tried by earlier attempts of the same request. Implementations keep their state on the
- * balancer or on the targets, must be O(candidates) or better, and must not allocate per call where avoidable.
+ * Chooses a target. `update` is called with the full target list at start and whenever membership changes (DNS);
+ * `pick` must return a target for which `eligible(target)` is true, or undefined when none is. Eligibility
+ * (health, ejection, drain, targets already tried by this request) is the caller's: balancers only order.
+ * pick must be O(targets) or better (consistent hashing: O(1) expected), and must not allocate per call where
+ * avoidable: it runs on every request.
  */
 export interface Balancer {
   readonly name: string;
-  pick(candidates: readonly Target[], input: BalanceInput): Target;
+  update(targets: readonly Target[]): void;
+  pick(input: BalanceInput, eligible: (t: Target) => boolean): Target | undefined;
 }
