@@ -34,7 +34,7 @@ export const ADMIN_MAX_BODY = 5 * 1024 * 1024;
 /** Config sections read once at start; a new config that changes them is applied, but they wait for a restart. */
 const STATIC_SECTIONS = ['listen', 'admin'] as const;
 
-type Handler = (body: Buffer) => Promise<[number, unknown]> | [number, unknown];
+type Handler = (body: Buffer, params: Record<string, string>) => Promise<[number, unknown]> | [number, unknown];
 
 /**
  * The admin API: its own listener (loopback by default), never the proxy port. When a token is configured every
@@ -70,6 +70,13 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       }];
     },
     'GET /schema': () => [200, configJsonSchema()],
+    'GET /upstreams': () => [200, { upstreams: [...host.runtime.upstreams.values()].map((u) => u.snapshot()) }],
+    'GET /upstreams/:name': (_body, p) => {
+      const u = host.runtime.upstreams.get(p.name!);
+      return u === undefined ? notFound(`no upstream "${p.name}"`) : [200, u.snapshot()];
+    },
+    'POST /upstreams/:name/targets/:id/drain': (_body, p) => drain(p, true),
+    'DELETE /upstreams/:name/targets/:id/drain': (_body, p) => drain(p, false),
     'POST /config/validate': async (body) => {
       // The same checks as PUT /config, trial build included, so "valid" here means PUT would take it.
       const config = await checkConfig(parseBody(body));
@@ -95,6 +102,15 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
   };
   const endpoints = Object.keys(routes);
 
+  /** Takes a target out of rotation (or puts it back); in-flight requests finish. */
+  function drain(p: Record<string, string>, on: boolean): [number, unknown] {
+    const u = host.runtime.upstreams.get(p.name!);
+    if (u === undefined) return notFound(`no upstream "${p.name}"`);
+    const t = u.drain(p.id!, on);
+    if (t === undefined) return notFound(`upstream "${p.name}" has no target "${p.id}" (ids are host:port, see GET /upstreams/${p.name})`);
+    return [200, { upstream: u.name, target: t.id, draining: t.draining, inflight: t.inflight }];
+  }
+
   const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (req, res) => {
     void handle(req, res);
   });
@@ -112,10 +128,11 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
         return fail(401, 'unauthorized', auth === undefined ? 'the admin API requires Authorization: Bearer <token>' : 'invalid admin token', {}, { 'www-authenticate': challenge });
       }
     }
-    const path = (req.url ?? '/').split('?')[0];
-    const handler = routes[`${req.method} ${path}`];
+    const path = (req.url ?? '/').split('?')[0]!;
+    const found = findEndpoint(endpoints, `${req.method} ${path}`);
+    const handler = found ? routes[found.key] : undefined;
     if (handler === undefined) {
-      const allowed = endpoints.filter((k) => k.endsWith(` ${path}`)).map((k) => k.split(' ')[0]!);
+      const allowed = endpoints.filter((k) => findEndpoint([k], `${k.split(' ')[0]} ${path}`) !== undefined).map((k) => k.split(' ')[0]!);
       if (allowed.length > 0) return fail(405, 'method_not_allowed', `${path} answers ${allowed.join(', ')}`, {}, { allow: allowed.join(', ') });
       return fail(404, 'route_not_found', `no admin endpoint ${req.method} ${path}; the endpoints are ${endpoints.join(', ')}`, { endpoints });
     }
@@ -128,7 +145,7 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       return tooLarge();
     }
     try {
-      const [status, payload] = await handler(body);
+      const [status, payload] = await handler(body, found!.params);
       send(res, status, payload);
     } catch (err) {
       if (err instanceof ConfigError) {
@@ -191,4 +208,32 @@ function authorized(header: string | undefined, tokenHash: Buffer): boolean {
   const m = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   if (m === null) return false;
   return timingSafeEqual(sha256(m[1]!), tokenHash);
+}
+
+/** `[404, problem]` for an admin resource that does not exist (handlers return it; the code is route_not_found). */
+function notFound(detail: string): [number, unknown] {
+  return [404, problem('route_not_found', detail, randomUUID())];
+}
+
+/** Matches `METHOD /path` against endpoint keys with `:param` segments. */
+function findEndpoint(keys: readonly string[], wanted: string): { key: string; params: Record<string, string> } | undefined {
+  const w = wanted.split('/');
+  for (const key of keys) {
+    const k = key.split('/');
+    if (k.length !== w.length || k[0] !== w[0]) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 1; i < k.length && ok; i++) {
+      if (k[i]!.startsWith(':')) {
+        try {
+          params[k[i]!.slice(1)] = decodeURIComponent(w[i]!);
+        } catch {
+          ok = false;
+        }
+        ok &&= w[i] !== '';
+      } else ok = k[i] === w[i];
+    }
+    if (ok) return { key, params };
+  }
+  return undefined;
 }

@@ -9,6 +9,7 @@ import { ConfigError, formatPath, pointerToSegments, type ConfigIssue } from './
 import { schemaMessage } from './messages.ts';
 import { closest } from './suggest.ts';
 import type { LoadedConfig } from './load.ts';
+import { parseDuration } from './units.ts';
 
 SetErrorFunction(schemaMessage);
 
@@ -116,8 +117,20 @@ function checkUpstreamPolicies(u: Record<string, unknown>, path: (string | numbe
   const dns = isObject(u.discovery) && Array.isArray(u.discovery.dns) ? u.discovery.dns : [];
   if (targets.length === 0 && dns.length === 0) at([...path, 'targets'], 'needs at least one target, or discovery.dns');
   dns.forEach((d: unknown, i: number) => {
-    if (isObject(d) && d.type !== 'SRV' && d.port === undefined) at([...path, 'discovery', 'dns', i, 'port'], `is required for ${String(d.type ?? 'A')} records`);
+    if (!isObject(d)) return;
+    if (d.type !== 'SRV' && d.port === undefined) at([...path, 'discovery', 'dns', i, 'port'], `is required for ${String(d.type ?? 'A')} records`);
+    if (typeof d.resolver === 'string' && !validResolver(d.resolver)) {
+      at([...path, 'discovery', 'dns', i, 'resolver'], `must be an IP address with an optional port ("10.0.0.2:53", "[::1]:53"), not "${d.resolver}"`);
+    }
   });
+  const active = isObject(u.health) && isObject(u.health.active) ? u.health.active : undefined;
+  if (active !== undefined && (typeof active.interval === 'string' || typeof active.interval === 'number')) {
+    try {
+      if (parseDuration(active.interval) < 100) at([...path, 'health', 'active', 'interval'], 'must be at least 100ms');
+    } catch {
+      // The schema reports a malformed duration.
+    }
+  }
   const hashOn = u.hashOn;
   if (u.balancer === 'consistent-hash' && !isObject(hashOn)) at([...path, 'hashOn'], 'is required with balancer "consistent-hash"');
   if (isObject(hashOn) && (hashOn.source === 'header' || hashOn.source === 'cookie') && typeof hashOn.name !== 'string') {
@@ -249,4 +262,11 @@ function sameAddress(a: string, b: string): boolean {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** What node:dns's Resolver#setServers accepts: an IP, `ip:port`, or `[ipv6]:port`. */
+function validResolver(v: string): boolean {
+  if (isIP(v) !== 0) return true;
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(v) ?? /^([^:]+):(\d{1,5})$/.exec(v);
+  return m !== null && isIP(m[1]!) !== 0 && Number(m[2]) <= 65535;
 }

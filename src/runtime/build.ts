@@ -11,6 +11,7 @@ import { RouteConflictError, RouteTable, type TableRoute, type ValueMatcher } fr
 import type { NormalizeOptions } from '../router/normalize.ts';
 import { Upstream, upstreamHash, type UpstreamTimeouts } from '../upstream/pool.ts';
 import { UpstreamBackend } from '../upstream/forward.ts';
+import { RetryPolicy } from '../upstream/retry.ts';
 import { resolvePluginConfigs } from './plugin-scope.ts';
 import { compileRewrite } from './rewrite.ts';
 
@@ -38,6 +39,25 @@ export interface Runtime {
   readonly paths: NormalizeOptions;
   /** undefined when no proxy is trusted: then no incoming forwarding header is believed. */
   readonly trustedProxies: BlockList | undefined;
+  /** Upstreams this build created (not reused from the previous runtime): started by activateRuntime. */
+  readonly fresh: readonly Upstream[];
+}
+
+/**
+ * Starts the background work of the upstreams a build created (DNS discovery's first resolution, active health
+ * checks), before the runtime goes live. If an upstream can't start (DNS finds nothing), they are all destroyed
+ * and ConfigError names the upstream: the live runtime is untouched.
+ */
+export async function activateRuntime(rt: Runtime): Promise<void> {
+  const results = await Promise.allSettled(rt.fresh.map((u) => u.start()));
+  const issues: ConfigIssue[] = [];
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') issues.push({ path: formatPath(['upstreams', rt.fresh[i]!.name, 'discovery']), message: (r.reason as Error).message });
+  });
+  if (issues.length > 0) {
+    for (const u of rt.fresh) u.destroy();
+    throw new ConfigError(issues);
+  }
 }
 
 export function configHash(config: Config): string {
@@ -58,7 +78,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     if (old !== undefined && old.hash === upstreamHash(uc)) {
       upstreams.set(name, old);
     } else {
-      const u = new Upstream(name, uc);
+      const u = new Upstream(name, uc, logger);
       created.push(u);
       upstreams.set(name, u);
     }
@@ -102,6 +122,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     const backend = upstream === undefined ? undefined : new UpstreamBackend(upstream, {
       host: rc.hostHeader ?? (rc.preserveHost ? 'preserve' : undefined),
       timeouts: routeTimeouts(upstream.timeouts, rc.timeouts),
+      retry: rc.retries !== undefined ? new RetryPolicy(rc.retries) : upstream.retry,
     }, logger);
     const route: CompiledRoute = {
       name: rc.name,
@@ -148,6 +169,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
       escapedSlashes: server?.paths?.escapedSlashes ?? 'keep',
     },
     trustedProxies: trusted.length > 0 ? blockList(trusted) : undefined,
+    fresh: created,
   };
 }
 

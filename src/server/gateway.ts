@@ -9,7 +9,7 @@ import { validateConfig } from '../config/validate.ts';
 import { ERRORS, problemBody, type ErrorCode } from '../core/errors.ts';
 import { stderrLogger, type Logger } from '../core/logger.ts';
 import { PROBLEM_CONTENT_TYPE, writeRawReply } from '../core/pipeline.ts';
-import { buildRuntime, retireRuntime, type Runtime } from '../runtime/build.ts';
+import { activateRuntime, buildRuntime, retireRuntime, type Runtime } from '../runtime/build.ts';
 import { createRequestHandler, createUpgradeHandler, markExpectContinue, type HandlerHost } from './handler.ts';
 import { startAdmin } from '../admin/server.ts';
 import { randomUUID } from 'node:crypto';
@@ -58,7 +58,9 @@ export class Gateway implements HandlerHost {
   static async start(input: unknown, options: GatewayOptions = {}): Promise<Gateway> {
     const logger = options.logger ?? stderrLogger;
     const config = validateConfig(input);
-    const gw = new Gateway(buildRuntime(config, logger), options);
+    const runtime = buildRuntime(config, logger);
+    await activateRuntime(runtime);
+    const gw = new Gateway(runtime, options);
     try {
       await gw.#listen();
     } catch (err) {
@@ -98,6 +100,11 @@ export class Gateway implements HandlerHost {
       (config as Record<string, unknown>)[key] = old.config[key];
     }
     const next = buildRuntime(config, this.logger, old);
+    await activateRuntime(next);
+    if (this.draining) {
+      for (const u of next.fresh) u.destroy();
+      throw new Error('gateway is stopping');
+    }
     this.#runtime = next;
     this.#reloads++;
     this.logger.info('config applied', { hash: next.hash, routes: next.routes.length });

@@ -245,7 +245,10 @@ describe('admin API', () => {
     it('an unknown path: 404 problem+json listing the endpoints', async () => {
       const a = await call(admin, 'GET', '/nope');
       assertProblem(a, 404, 'route_not_found');
-      assert.deepEqual(a.body.endpoints, ['GET /status', 'GET /routes', 'GET /schema', 'POST /config/validate', 'PUT /config']);
+      assert.deepEqual(a.body.endpoints, [
+        'GET /status', 'GET /routes', 'GET /schema', 'GET /upstreams', 'GET /upstreams/:name',
+        'POST /upstreams/:name/targets/:id/drain', 'DELETE /upstreams/:name/targets/:id/drain', 'POST /config/validate', 'PUT /config',
+      ]);
       assert.match(String(a.body.detail), /GET \/status, GET \/routes/);
     });
 

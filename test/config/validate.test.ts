@@ -411,3 +411,33 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+describe('upstream policies', () => {
+  const up = (extra: Record<string, unknown>) => ({ routes: [], upstreams: { pool: { targets: [{ url: 'http://127.0.0.1:1' }], ...extra } } });
+  const paths = (cfg: unknown) => {
+    try {
+      validateConfig(cfg);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    }
+  };
+  it('consistent-hash needs hashOn, and a header or cookie key needs a name', () => {
+    assert.deepEqual(paths(up({ balancer: 'consistent-hash' })), ['upstreams.pool.hashOn: is required with balancer "consistent-hash"']);
+    assert.deepEqual(paths(up({ balancer: 'consistent-hash', hashOn: { source: 'header' } })), ['upstreams.pool.hashOn.name: is required when hashing on a header']);
+    assert.deepEqual(paths(up({ balancer: 'consistent-hash', hashOn: { source: 'ip' } })), []);
+  });
+  it('DNS discovery: A records need a port, the resolver must be an IP', () => {
+    assert.deepEqual(paths({ routes: [], upstreams: { pool: { discovery: { dns: [{ name: 'x.test' }] } } } }), ['upstreams.pool.discovery.dns[0].port: is required for A records']);
+    assert.deepEqual(paths({ routes: [], upstreams: { pool: { discovery: { dns: [{ name: 'x.test', type: 'SRV', resolver: 'dns.local:53' }] } } } }),
+      ['upstreams.pool.discovery.dns[0].resolver: must be an IP address with an optional port ("10.0.0.2:53", "[::1]:53"), not "dns.local:53"']);
+    assert.deepEqual(paths({ routes: [], upstreams: { pool: { discovery: { dns: [{ name: 'x.test', type: 'SRV', resolver: '[::1]:5353' }] } } } }), []);
+  });
+  it('an upstream with neither targets nor discovery is refused', () => {
+    assert.deepEqual(paths({ routes: [], upstreams: { pool: {} } }), ['upstreams.pool.targets: needs at least one target, or discovery.dns']);
+  });
+  it('active checks at least every 100ms; adaptive min not above max', () => {
+    assert.deepEqual(paths(up({ health: { active: { interval: '10ms' } } })), ['upstreams.pool.health.active.interval: must be at least 100ms']);
+    assert.deepEqual(paths(up({ limits: { adaptive: { min: 10, max: 5 } } })), ['upstreams.pool.limits.adaptive.min: must not exceed max (5)']);
+  });
+});

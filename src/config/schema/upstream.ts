@@ -25,16 +25,16 @@ export const DnsDiscoveryConfig = Strict({
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Port of the targets (A/AAAA; required there).' })),
   scheme: Type.Union([Type.Literal('http'), Type.Literal('https')], { default: 'http', description: 'Scheme the targets speak.' }),
   weight: Type.Integer({ minimum: 0, maximum: 1000, default: 1, description: 'Weight of each resolved target (A/AAAA).' }),
-  resolver: Type.Optional(Type.String({ description: 'DNS server as `host:port`; defaults to the system resolvers.' })),
-  minTtl: Duration('Shortest re-resolution interval, whatever the records\' TTL says.', '1s'),
+  resolver: Type.Optional(Type.String({ description: 'DNS server as an IP address with an optional port (`10.0.0.2`, `10.0.0.2:53`, `[::1]:53`); defaults to the system resolvers.' })),
+  minTtl: Duration('Shortest re-resolution interval, whatever the records\' TTL says; SRV names (which carry no TTL in Node\'s resolver) are re-resolved at this interval.', '1s'),
   maxTtl: Duration('Longest re-resolution interval.', '300s'),
 }, { description: 'Targets discovered through DNS, re-resolved when their TTL expires. Membership changes never drop requests in flight.' });
 
 export const ActiveHealthConfig = Strict({
   path: Type.String({ pattern: '^/', default: '/health', description: 'Path probed on each target.' }),
   method: Type.String({ pattern: '^[A-Z]+$', default: 'GET', description: 'Method of the probe.' }),
-  interval: Duration('Time between two probes of one target.', '5s'),
-  timeout: Duration('A probe without an answer within this time fails.', '2s'),
+  interval: Duration('Time between the starts of two probes of one target (at least 100ms).', '5s'),
+  timeout: Duration('A probe without an answer within this time fails (connect, headers and body together).', '2s'),
   statuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [], description: 'Statuses that count as healthy; empty: any 2xx or 3xx.' }),
   healthyThreshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive successes that bring an unhealthy target back.' }),
   unhealthyThreshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive failures that take a healthy target out.' }),
@@ -45,7 +45,7 @@ export const PassiveHealthConfig = Strict({
   consecutiveFailures: Type.Integer({ minimum: 1, default: 5, description: 'Consecutive failures (connection errors, timeouts, 5xx) that eject a target.' }),
   baseEjectionTime: Duration('Ejection time of a first ejection; each further ejection multiplies it (1×, 2×, 3×…).', '5s'),
   maxEjectionTime: Duration('Longest ejection.', '300s'),
-  maxEjectedPercent: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'Largest share of the pool that may be ejected at once; failures beyond it do not eject.' }),
+  maxEjectedPercent: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'Largest share of the pool that may be ejected at once; an ejection that would pass it does not happen (so a pool of one target at 50% is never ejected; use 100 to allow every target out and let `whenAllDown` decide).' }),
   statuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [500, 502, 503, 504], description: 'Upstream statuses counted as failures.' }),
 }, { description: 'Passive outlier detection: targets that keep failing real requests are ejected for a growing back-off.' });
 
