@@ -157,6 +157,13 @@ export class Gateway implements HandlerHost {
     const onUpgrade = createUpgradeHandler(this, listen.tls ? 'https' : 'http');
     const maxHeaderSize = parseSize(server?.maxHeaderBytes ?? '16kb');
     let proxy: http.Server | http2.Http2SecureServer;
+    const requestTimeout = parseDuration(server?.requestTimeout ?? '5m');
+    // The header section is part of the request, so a shorter requestTimeout bounds it too (and Node refuses
+    // headersTimeout > requestTimeout at start).
+    const headersTimeout = clampTimeout(parseDuration(server?.headersTimeout ?? '10s'), requestTimeout);
+    // Only WebSocket upgrades take the upgrade path; anything else (h2c) is an ordinary request whose Upgrade
+    // header is dropped as hop-by-hop.
+    const shouldUpgradeCallback = (req: IncomingMessageLike) => String(req.headers.upgrade).toLowerCase() === 'websocket';
     if (listen.tls) {
       proxy = http2.createSecureServer({
         cert: readFileSync(listen.tls.cert),
@@ -166,11 +173,15 @@ export class Gateway implements HandlerHost {
         maxSendHeaderBlockLength: 64 * 1024,
         settings: { maxHeaderListSize: maxHeaderSize, enablePush: false },
       } as http2.SecureServerOptions, onRequest as never);
+      // HTTP/1.1 connections on the TLS port (ALPN fallback) are served by Node's HTTP/1 machinery, which reads
+      // these limits from the server object: the same slowloris and keep-alive protection as the plain listener.
+      const h1 = proxy as unknown as Record<string, unknown>;
+      h1.headersTimeout = headersTimeout;
+      h1.requestTimeout = requestTimeout;
+      h1.keepAliveTimeout = parseDuration(server?.keepAliveTimeout ?? '5s');
+      h1.connectionsCheckingInterval = checkingInterval(headersTimeout, requestTimeout);
+      h1.shouldUpgradeCallback = shouldUpgradeCallback;
     } else {
-      const requestTimeout = parseDuration(server?.requestTimeout ?? '5m');
-      // The header section is part of the request, so a shorter requestTimeout bounds it too (and Node refuses
-      // headersTimeout > requestTimeout at start).
-      const headersTimeout = clampTimeout(parseDuration(server?.headersTimeout ?? '10s'), requestTimeout);
       proxy = http.createServer({
         maxHeaderSize,
         insecureHTTPParser: false,
@@ -181,9 +192,7 @@ export class Gateway implements HandlerHost {
         requestTimeout,
         keepAliveTimeout: parseDuration(server?.keepAliveTimeout ?? '5s'),
         connectionsCheckingInterval: checkingInterval(headersTimeout, requestTimeout),
-        // Only WebSocket upgrades take the upgrade path; anything else (h2c) is an ordinary request whose Upgrade
-        // header is dropped as hop-by-hop.
-        shouldUpgradeCallback: (req: IncomingMessageLike) => String(req.headers.upgrade).toLowerCase() === 'websocket',
+        shouldUpgradeCallback,
       } as http.ServerOptions, onRequest);
       proxy.maxRequestsPerSocket = server?.maxRequestsPerSocket ?? 1000;
       // Node drops headers past maxHeadersCount without a word; count them ourselves (see hygiene.ts).
