@@ -14,11 +14,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runBench } from './lib/lifecycle.ts';
 import { UPSTREAM_BODY, nginxArgs, proxyConf, upstreamConf } from './lib/nginx.ts';
 import { waitReady } from './lib/probe.ts';
 import {
   CLK_TCK,
-  beginShutdown,
   busyDeltaMicros,
   commandExists,
   cpuBusyTicks,
@@ -26,14 +26,11 @@ import {
   cpuIrqTicks,
   freePort,
   isShuttingDown,
-  killAllSync,
   makeTempDir,
   parseCpuList,
   reapedChildrenTicks,
-  removeTempDirs,
   start,
   stop,
-  stopAll,
   tailOf,
   ticksToMicros,
   treeTicks,
@@ -692,38 +689,4 @@ async function main(): Promise<number> {
   return failed.length ? 1 : 0;
 }
 
-// ---- clean-up on every path -------------------------------------------------------------------
-
-let finishing = false;
-async function finish(code: number, message?: string): Promise<void> {
-  if (finishing) {
-    // Second signal: do not wait any longer.
-    killAllSync();
-    removeTempDirs();
-    process.exit(code);
-  }
-  finishing = true;
-  beginShutdown();
-  if (message) log(message);
-  try {
-    await stopAll();
-  } finally {
-    removeTempDirs();
-    process.exit(code);
-  }
-}
-
-process.on('exit', () => {
-  killAllSync();
-  removeTempDirs();
-});
-process.on('SIGINT', () => void finish(130, '\ninterrupted: stopping child processes and removing temp dirs…'));
-process.on('SIGTERM', () => void finish(143, 'terminated: cleaning up…'));
-process.on('SIGHUP', () => void finish(129));
-process.on('uncaughtException', (err) => void finish(1, `error: ${err.stack ?? err.message}`));
-process.on('unhandledRejection', (err) => void finish(1, `error: ${String((err as Error)?.stack ?? err)}`));
-
-main().then(
-  (code) => finish(code),
-  (err: unknown) => finish(1, `error: ${(err as Error)?.stack ?? String(err)}`),
-);
+runBench(main);
