@@ -42,7 +42,7 @@ const REPO = path.resolve(import.meta.dirname, '..');
 
 // ---- the contenders -------------------------------------------------------------------------
 
-const NAMES = ['direct', 'nginx', 'http-proxy', 'fastify', 'fast-gateway', 'expeditor'] as const;
+const NAMES = ['direct', 'nginx', 'http-proxy', 'fastify', 'fast-gateway', 'minimal', 'expeditor'] as const;
 type Name = (typeof NAMES)[number];
 
 const LABELS: Record<Name, string> = {
@@ -51,6 +51,7 @@ const LABELS: Record<Name, string> = {
   'http-proxy': 'http-proxy',
   fastify: '@fastify/http-proxy',
   'fast-gateway': 'fast-gateway',
+  minimal: 'minimal node:http+undici (reference)',
   expeditor: 'Expeditor',
 };
 
@@ -66,12 +67,14 @@ const PEER_SCRIPTS: Partial<Record<Name, string>> = {
   'http-proxy': 'http-proxy.ts',
   fastify: 'fastify-http-proxy.ts',
   'fast-gateway': 'fast-gateway.ts',
+  minimal: 'minimal.ts',
 };
 
 const PEER_PACKAGES: Partial<Record<Name, string[]>> = {
   'http-proxy': ['http-proxy'],
   fastify: ['@fastify/http-proxy', 'fastify'],
   'fast-gateway': ['fast-gateway'],
+  minimal: ['undici'],
 };
 
 // ---- options ----------------------------------------------------------------------------------
