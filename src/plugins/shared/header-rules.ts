@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { PluginConfigError } from '../../core/plugin.ts';
+import { HOP_BY_HOP } from '../../upstream/headers.ts';
 
 /**
  * Config-time checks for header names and values that plugins send. Everything here runs in `create`, never per
@@ -14,10 +15,8 @@ const TOKEN_RE = new RegExp(TOKEN_PATTERN);
 /** Characters Node's http and undici refuse in a field value: controls other than HTAB (so CR, LF, NUL), DEL, and anything above U+00FF. */
 const INVALID_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
-/** Connection-specific fields (RFC 9110 §7.6.1) and framing: the gateway manages these itself, per hop. */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection',
-]);
+/** Connection-specific fields (RFC 9110 §7.6.1) and framing: the gateway manages these itself, per hop (one list, the proxy's). */
+export { HOP_BY_HOP };
 
 export const HeaderValueSchema = Type.Union([
   Type.String(),
