@@ -18,6 +18,8 @@ export interface AdminHost {
   readonly startedAt: Date;
   readonly reloads: number;
   readonly logger: Logger;
+  /** True once SIGTERM (or stop()) began: the gateway no longer takes new requests. */
+  readonly draining: boolean;
   /** Validates, builds and swaps in a config; throws ConfigError (the live runtime untouched) when it cannot. */
   apply(input: unknown): Promise<Runtime>;
 }
@@ -27,6 +29,9 @@ export interface AdminOptions {
   host: string;
   token: string | undefined;
 }
+
+/** Endpoints served without the admin token. */
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
 
 /** Largest request body: a config file, with room to spare. */
 export const ADMIN_MAX_BODY = 5 * 1024 * 1024;
@@ -70,6 +75,12 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       }];
     },
     'GET /schema': () => [200, configJsonSchema()],
+    // Probes for load balancers and Kubernetes: live while the process answers; ready while a config is loaded and
+    // the gateway is not draining (later: and its required stores are reachable).
+    'GET /health/live': () => [200, { status: 'live' }],
+    'GET /health/ready': () => host.draining
+      ? [503, problem('shutting_down', 'the gateway is draining', randomUUID())]
+      : [200, { status: 'ready' }],
     'GET /upstreams': () => [200, { upstreams: [...host.runtime.upstreams.values()].map((u) => u.snapshot()) }],
     'GET /upstreams/:name': (_body, p) => {
       const u = host.runtime.upstreams.get(p.name!);
@@ -121,7 +132,8 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       send(res, status, { ...problem(code, detail, requestId), ...extra }, headers);
 
     // Before anything else, so an unauthenticated client learns nothing, not even which endpoints exist.
-    if (tokenHash !== undefined) {
+    // Health probes answer without the token (probes rarely carry credentials; they reveal nothing but up/down).
+    if (tokenHash !== undefined && !PUBLIC_PATHS.has((req.url ?? '/').split('?')[0]!)) {
       const auth = req.headers.authorization;
       if (!authorized(auth, tokenHash)) {
         const challenge = auth === undefined ? 'Bearer realm="expeditor-admin"' : 'Bearer realm="expeditor-admin", error="invalid_token"';

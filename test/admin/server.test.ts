@@ -246,7 +246,7 @@ describe('admin API', () => {
       const a = await call(admin, 'GET', '/nope');
       assertProblem(a, 404, 'route_not_found');
       assert.deepEqual(a.body.endpoints, [
-        'GET /status', 'GET /routes', 'GET /schema', 'GET /upstreams', 'GET /upstreams/:name',
+        'GET /status', 'GET /routes', 'GET /schema', 'GET /health/live', 'GET /health/ready', 'GET /upstreams', 'GET /upstreams/:name',
         'POST /upstreams/:name/targets/:id/drain', 'DELETE /upstreams/:name/targets/:id/drain', 'POST /config/validate', 'PUT /config',
       ]);
       assert.match(String(a.body.detail), /GET \/status, GET \/routes/);
