@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBench } from './lib/lifecycle.ts';
-import { nginxArgs } from './lib/nginx.ts';
+import { nginxArgs, nginxConf } from './lib/nginx.ts';
 import {
   CLK_TCK,
   busyDeltaMicros,
@@ -216,7 +216,6 @@ function targetOf(body: string): number {
 // Same settings as bench/lib/nginx.ts's upstreamConf (one worker, no access log, keep-alive limits raised), with
 // one `server` block per port.
 function upstreamConf(dir: string, ports: number[]): string {
-  const p = (name: string): string => path.join(dir, name);
   const servers = ports
     .map(
       (port, i) => `  server {
@@ -229,21 +228,7 @@ function upstreamConf(dir: string, ports: number[]): string {
 `,
     )
     .join('');
-  return `worker_processes 1;
-pid ${p('nginx.pid')};
-error_log ${p('error.log')} warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 120s;
-  client_body_temp_path ${p('client_body')};
-  proxy_temp_path ${p('proxy')};
-  fastcgi_temp_path ${p('fastcgi')};
-  uwsgi_temp_path ${p('uwsgi')};
-  scgi_temp_path ${p('scgi')};
-${servers}}
-`;
+  return nginxConf(dir, servers);
 }
 
 function expeditorConf(port: number, targetPorts: number[], v: Variant): string {

@@ -50,6 +50,13 @@ ${httpCommon(dir)}  server {
 `;
 }
 
+/** A whole config: one worker, the common http settings, and the given http-level blocks (servers, upstreams). */
+export function nginxConf(dir: string, httpBlocks: string): string {
+  return `${common(dir)}http {
+${httpCommon(dir)}${httpBlocks}}
+`;
+}
+
 export function proxyConf(dir: string, port: number, upstreamPort: number): string {
   return `${common(dir)}http {
 ${httpCommon(dir)}  upstream bench {
