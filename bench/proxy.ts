@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBench } from './lib/lifecycle.ts';
+import { UsageError, positiveInt } from './lib/options.ts';
 import { UPSTREAM_BODY, nginxArgs, proxyConf, upstreamConf } from './lib/nginx.ts';
 import { waitReady } from './lib/probe.ts';
 import {
@@ -115,7 +116,6 @@ interface Options {
   expeditorBin: string;
 }
 
-class UsageError extends Error {}
 
 function parseNames(list: string, what: string): Name[] {
   const out: Name[] = [];
@@ -129,11 +129,6 @@ function parseNames(list: string, what: string): Name[] {
   return out;
 }
 
-function positiveInt(value: string, what: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${what} must be an integer >= ${min}, got "${value}"`);
-  return n;
-}
 
 function parseOptions(argv: string[]): Options | null {
   const { values } = parseArgs({

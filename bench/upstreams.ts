@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runBench } from './lib/lifecycle.ts';
+import { UsageError, positiveInt } from './lib/options.ts';
 import { nginxArgs, nginxConf } from './lib/nginx.ts';
 import {
   CLK_TCK,
@@ -130,13 +131,7 @@ interface Options {
   expeditorBin: string;
 }
 
-class UsageError extends Error {}
 
-function int(value: string, what: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${what} must be an integer >= ${min}, got "${value}"`);
-  return n;
-}
 
 function parseOptions(argv: string[]): Options | null {
   const { values } = parseArgs({
@@ -178,12 +173,12 @@ function parseOptions(argv: string[]): Options | null {
   const cwd = process.env.INIT_CWD ?? process.cwd();
   return {
     variants,
-    connections: int(values.connections ?? '50', '--connections', 1),
-    durationS: int(values.duration ?? '5', '--duration', 1),
-    warmupS: int(values.warmup ?? '2', '--warmup', 0),
-    reps: int(values.reps ?? '3', '--reps', 1),
-    spreadS: int(values.spread ?? '2', '--spread', 0),
-    keys: int(values.keys ?? '1000', '--keys', 1),
+    connections: positiveInt(values.connections ?? '50', '--connections', 1),
+    durationS: positiveInt(values.duration ?? '5', '--duration', 1),
+    warmupS: positiveInt(values.warmup ?? '2', '--warmup', 0),
+    reps: positiveInt(values.reps ?? '3', '--reps', 1),
+    spreadS: positiveInt(values.spread ?? '2', '--spread', 0),
+    keys: positiveInt(values.keys ?? '1000', '--keys', 1),
     interleave: values.interleave ?? false,
     markdown: values.markdown ?? false,
     json: values.json ? path.resolve(cwd, values.json) : null,

@@ -132,20 +132,22 @@ export class Gateway implements HandlerHost {
    */
   async stop(graceMs = parseDuration(this.#runtime.config.server?.shutdownGrace ?? '30s')): Promise<void> {
     this.draining = true;
-    const closed: Promise<void>[] = [];
-    for (const server of [this.#proxy, this.#admin]) {
-      if (server?.listening) closed.push(new Promise((resolve) => server.close(() => resolve())));
-    }
+    const close = (server: { listening: boolean; close(cb: () => void): unknown } | undefined) =>
+      server?.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const proxyClosed = close(this.#proxy);
     (this.#proxy as http.Server | undefined)?.closeIdleConnections?.();
-    this.#admin?.closeAllConnections();
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
-    await Promise.race([Promise.all(closed), grace]);
+    // The admin API stays up while the proxy drains, so readiness probes see 503 rather than a refused connection.
+    await Promise.race([proxyClosed, grace]);
     clearTimeout(timer);
     for (const s of this.#sockets) s.destroy();
-    await Promise.all(closed);
+    await proxyClosed;
+    const adminClosed = close(this.#admin);
+    this.#admin?.closeAllConnections();
+    await adminClosed;
     await retireRuntime(this.#runtime, undefined);
   }
 

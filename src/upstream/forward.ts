@@ -99,7 +99,7 @@ class HashInput implements BalanceInput {
     if (on === undefined) return undefined;
     const ctx = this.ctx;
     switch (on.source) {
-      case 'header': return ctx.header(on.name!.toLowerCase());
+      case 'header': return ctx.header(on.name!);
       case 'cookie': return cookieValue(ctx.header('cookie'), on.name!);
       case 'ip': return ctx.clientIp;
       case 'path': return ctx.path;

@@ -85,7 +85,9 @@ export class Upstream {
     this.#static = config.targets.map((tc) => this.#target(new URL(tc.url).origin, tc.weight, tc.zone, tc.tags));
     this.#targets = this.#static;
     this.whenAllDown = config.whenAllDown;
-    this.hashOn = config.hashOn;
+    // Header names are matched lower-case: lower it once here, not per request.
+    const h = config.hashOn;
+    this.hashOn = h && h.source === 'header' && h.name !== undefined ? { ...h, name: h.name.toLowerCase() } : h;
     this.balancer = createBalancer(config.balancer);
     this.balancer.update(this.#targets);
     this.retry = config.retries ? new RetryPolicy(config.retries) : undefined;
