@@ -27,6 +27,8 @@ export interface WrkOptions {
   durationS: number;
   threads: number;
   cpu?: string | undefined;
+  /** Request headers, as `Name: value`. */
+  headers?: readonly string[];
 }
 
 const SCRIPT = path.join(import.meta.dirname, '..', 'wrk-report.lua');
@@ -54,6 +56,7 @@ export async function runWrk(opts: WrkOptions): Promise<WrkResult> {
     `-c${opts.connections}`,
     `-d${opts.durationS}s`,
     '--latency',
+    ...(opts.headers ?? []).flatMap((h) => ['-H', h]),
     '-s',
     SCRIPT,
     opts.url,

@@ -20,6 +20,8 @@ export function startStation(station: string, port: number): Promise<http.Server
         method: req.method,
         requestId: req.headers['x-request-id'],
         forwardedFor: req.headers['x-forwarded-for'],
+        // Set by the gateway once it has authenticated the caller; a client can never send it itself.
+        consumer: req.headers['x-consumer-username'],
         bodyBytes: size,
       }) + '\n';
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

@@ -6,6 +6,7 @@ import { configJsonSchema } from '../config/json-schema.ts';
 import { parseConfigText, type LoadedConfig } from '../config/load.ts';
 import { validateConfig } from '../config/validate.ts';
 import { ERRORS, PROBLEM_TYPE_BASE, type ErrorCode } from '../core/errors.ts';
+import { consumerView } from '../identity/view.ts';
 import type { Logger } from '../core/logger.ts';
 import { PROBLEM_CONTENT_TYPE } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/build.ts';
@@ -75,6 +76,15 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       }];
     },
     'GET /schema': () => [200, configJsonSchema()],
+    // Consumers without their secrets: credential types, labels, user names and key ids, expiry, revocation.
+    'GET /consumers': () => {
+      const consumers = host.runtime.config.consumers ?? {};
+      return [200, { consumers: Object.entries(consumers).map(([name, c]) => consumerView(name, c)) }];
+    },
+    'GET /consumers/:name': (_body, p) => {
+      const c = host.runtime.config.consumers?.[p.name!];
+      return c === undefined ? notFound(`no consumer "${p.name}"`) : [200, consumerView(p.name!, c)];
+    },
     // Probes for load balancers and Kubernetes: live while the process answers; ready while a config is loaded and
     // the gateway is not draining (later: and its required stores are reachable).
     'GET /health/live': () => [200, { status: 'live' }],

@@ -2,15 +2,20 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.ts';
 import { startCommand } from './start.ts';
 import { EXIT_INVALID, validateCommand } from './validate.ts';
+import { keysCommand } from './keys.ts';
+import { passwordsCommand } from './passwords.ts';
 
 const program = new Command('expeditor')
   .description('Expeditor: an API gateway for Node.js.')
   .version(VERSION)
   .addCommand(startCommand)
-  .addCommand(validateCommand);
+  .addCommand(validateCommand)
+  .addCommand(keysCommand)
+  .addCommand(passwordsCommand);
 
 // Usage errors exit 2, like an invalid config: scripts only have to tell 0 from non-zero, and 1 stays for crashes.
-for (const cmd of [program, ...program.commands]) cmd.exitOverride().showHelpAfterError('(add --help for usage)');
+const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
+for (const cmd of everyCommand(program)) cmd.exitOverride().showHelpAfterError('(add --help for usage)');
 
 try {
   await program.parseAsync(process.argv);

@@ -11,6 +11,8 @@ export function closest(key: string, known: readonly string[]): string | undefin
       bestDistance = d;
     }
   }
+  // A key written short (`password` for `passwordHash`) is far by edits but plainly meant.
+  if (best === undefined && key.length >= 4) best = known.find((k) => k.toLowerCase().startsWith(key.toLowerCase()));
   return best;
 }
 

@@ -1,9 +1,11 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { SetErrorFunction, ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+import type { TSchema } from '@sinclair/typebox';
 import { BlockList, isIP } from 'node:net';
-import { ConfigSchema, type Config } from './schema/index.ts';
+import { ConfigSchema, ConsumerConfig, PluginsConfig, type Config } from './schema/index.ts';
 import { UpstreamConfig } from './schema/upstream.ts';
+import { checkIdentity, type At } from './check-identity.ts';
 import { NAME_PATTERN } from './schema/common.ts';
 import { ConfigError, formatPath, pointerToSegments, type ConfigIssue } from './errors.ts';
 import { schemaMessage } from './messages.ts';
@@ -34,8 +36,10 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Con
   const candidate = Value.Default(ConfigSchema, structuredClone(input ?? {})) as Record<string, unknown>;
   // TypeBox does not descend into records whose value schema has no default of its own.
   const ups = candidate?.upstreams;
-  if (isObject(ups)) {
-    for (const [k, v] of Object.entries(ups)) ups[k] = Value.Default(UpstreamConfig, v);
+  defaultRecord(ups, UpstreamConfig);
+  defaultRecord(candidate?.consumers, ConsumerConfig);
+  if (Array.isArray(candidate?.routes)) {
+    for (const r of candidate.routes) if (isObject(r)) defaultRecord(r.consumerPlugins, PluginsConfig);
   }
   if (source.envPaths && source.envPaths.length > 0) convertEnvValues(candidate, source.envPaths);
 
@@ -43,7 +47,9 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Con
     for (const e of checker.Errors(candidate)) issues.addSchemaError(e);
   }
   try {
-    checkMeaning(candidate as Config, (segments, message, options) => issues.add(segments, message, options?.unlessInside));
+    const at: At = (segments, message, options) => issues.add(segments, message, options?.unlessInside);
+    checkMeaning(candidate as Config, at);
+    checkIdentity(candidate as Config, at);
   } catch (err) {
     // A shape the schema refused can trip the meaning checks; those issues are reported already.
     if (!issues.hasSchemaIssues) throw err;
@@ -68,6 +74,12 @@ class IssueList {
 
   addSchemaError(e: ValueError): void {
     const segments = pointerToSegments(e.path);
+    const member = e.type === ValueErrorType.Union ? taggedMember(e.schema, e.value) : undefined;
+    if (member !== undefined) {
+      // A union tagged by `type` (credentials): report what is wrong inside the member the value names.
+      for (const inner of Value.Errors(member, e.value)) this.addSchemaError({ ...inner, path: e.path + inner.path });
+      return;
+    }
     let message = e.message;
     if (e.type === ValueErrorType.ObjectAdditionalProperties) {
       const key = String(segments.at(-1));
@@ -105,7 +117,6 @@ class IssueList {
   }
 }
 
-type At = (segments: Segments, message: string, options?: { unlessInside?: boolean }) => void;
 
 /**
  * Checks the schema cannot express: references, duplicates, combinations. Runs on values the schema may have
@@ -208,6 +219,19 @@ function checkMeaning(config: Config, at: At): void {
       at(['admin', 'port'], `must differ from listen.port (${listen.port}): the admin API never shares the proxy listener`);
     }
   }
+}
+
+/** The member of a union of objects tagged by a `type` literal that a value's `type` names, if any. */
+function taggedMember(schema: TSchema, value: unknown): TSchema | undefined {
+  if (!isObject(value) || typeof value.type !== 'string') return undefined;
+  const members = (schema as { anyOf?: TSchema[] }).anyOf ?? [];
+  return members.find((m) => (m as { properties?: { type?: { const?: unknown } } }).properties?.type?.const === value.type);
+}
+
+/** Applies a schema's defaults to each value of a record in place (TypeBox does not descend into records). */
+function defaultRecord(record: unknown, schema: TSchema): void {
+  if (!isObject(record)) return;
+  for (const [k, v] of Object.entries(record)) if (isObject(v)) record[k] = Value.Default(schema, v);
 }
 
 /** Writes the converted form of each `${env:…}` value where the schema wants a number or boolean. */

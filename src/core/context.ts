@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { HeaderEdits } from './headers.ts';
 import type { ErrorCode } from './errors.ts';
 import type { CompiledRoute } from './route.ts';
+import type { Consumer, Identity } from '../identity/types.ts';
 
 export type GatewayRequest = IncomingMessage | Http2ServerRequest;
 
@@ -35,6 +36,12 @@ export class RequestContext {
   params: Record<string, string | undefined> = EMPTY_PARAMS;
   /** Path sent upstream (after rewrites), without the query. */
   upstreamPath: string;
+  /** Query string sent upstream, without `?` (a plugin may remove a credential from it). */
+  upstreamQuery: string;
+  /** Who the request is, once the authenticate phase accepted it (undefined before, and on routes without auth). */
+  identity: Identity | undefined = undefined;
+  /** The identity's consumer, when it maps to one: what rate limits, cache keys, balancers and logs key on. */
+  consumer: Consumer | undefined = undefined;
   /** A CORS preflight routed by its Access-Control-Request-Method. */
   preflight = false;
   readonly requestHeaders = new HeaderEdits();
@@ -51,6 +58,8 @@ export class RequestContext {
   body: AsyncIterable<Buffer> | undefined = undefined;
   /** Aborts the backend exchange in flight (set by the backend while one is). */
   abortBackend: ((err: Error) => void) | undefined = undefined;
+  /** Invites a client waiting on `Expect: 100-continue` to send its body; set only for such requests. */
+  sendContinue: (() => void) | undefined = undefined;
   /** The client went away before the response finished. */
   clientGone = false;
   /** Plugin-owned values, keyed by plugin name. */
@@ -66,6 +75,7 @@ export class RequestContext {
     this.path = path;
     this.upstreamPath = path;
     this.query = query;
+    this.upstreamQuery = query;
     this.scheme = scheme;
     this.peerIp = peerIp;
     this.clientIp = peerIp;

@@ -8,6 +8,7 @@ export const ERRORS = {
   invalid_config: { status: 400, title: 'Invalid configuration' },
   request_smuggling: { status: 400, title: 'Ambiguous request framing' },
   unauthorized: { status: 401, title: 'Unauthorized' },
+  invalid_credentials: { status: 401, title: 'Invalid credentials' },
   forbidden: { status: 403, title: 'Forbidden' },
   route_not_found: { status: 404, title: 'No route matches this request' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
@@ -22,6 +23,7 @@ export const ERRORS = {
   shutting_down: { status: 503, title: 'Shutting down' },
   no_healthy_upstream: { status: 503, title: 'No healthy upstream' },
   upstream_overloaded: { status: 503, title: 'Upstream overloaded' },
+  auth_unavailable: { status: 503, title: 'Authentication unavailable' },
   upstream_timeout: { status: 504, title: 'Upstream timeout' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -5,7 +5,7 @@ import type { CompiledChain, GatewayResponse } from './route.ts';
 import type { PhaseHandler, PhaseResult } from './plugin.ts';
 import type { Reply } from './reply.ts';
 import type { Logger } from './logger.ts';
-import { ERRORS, problemBody, type ErrorCode } from './errors.ts';
+import { ERRORS, GatewayError, problemBody, type ErrorCode } from './errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -52,6 +52,8 @@ async function continueAsync(
 }
 
 function pluginFailed(ctx: RequestContext, err: unknown, logger: Logger): Reply {
+  // A GatewayError is a deliberate answer (a body over the limit while a plugin reads it, say), not a bug.
+  if (err instanceof GatewayError) return { status: ERRORS[err.code].status, code: err.code, detail: err.message };
   logger.error('plugin failed', { requestId: ctx.id, route: ctx.route?.name, err });
   return { status: 500, code: 'internal_error' };
 }

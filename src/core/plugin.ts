@@ -1,6 +1,9 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { RequestContext } from './context.ts';
 import type { Reply } from './reply.ts';
+import type { Authenticator } from '../identity/types.ts';
+import type { ConsumerDirectory } from '../identity/consumers.ts';
+import type { AuthSettingsT } from '../config/schema/consumer.ts';
 
 /**
  * Request phases, in the order they run. Each handler returns nothing to continue, or a Reply to answer the request
@@ -25,11 +28,36 @@ export interface PluginHandlers {
   cacheLookup?: PhaseHandler;
   response?: ResponseHandler;
   log?: LogHandler;
+  /**
+   * An authentication method (authentication plugins only). It takes no phase of its own: the route's
+   * authenticate phase runs its methods in `auth.order` and combines them (`auth.mode`, `auth.anonymous`).
+   */
+  authenticator?: Authenticator;
+  /**
+   * Where this instance reads secrets from the request (API key parameter, a signature header…), so the access
+   * log redacts them on its route. Authorization, Proxy-Authorization and Cookie are always redacted.
+   */
+  secrets?: RequestSecrets;
+}
+
+export interface RequestSecrets {
+  /** Query parameter names (case-sensitive). */
+  query?: readonly string[];
+  /** Header names (any case). */
+  headers?: readonly string[];
+  /** Cookie names. */
+  cookies?: readonly string[];
 }
 
 export interface PluginScope {
-  /** The route this instance serves; undefined for a global instance. */
+  /** The route this instance serves; undefined for a global or consumer-wide instance. */
   route?: string;
+  /** The consumer this instance serves (consumer and route+consumer scopes). */
+  consumer?: string;
+  /** The consumers of the config being built. */
+  consumers: ConsumerDirectory;
+  /** The `auth` settings of the config being built (defaults applied). */
+  auth: AuthSettingsT;
 }
 
 /**
@@ -40,8 +68,10 @@ export interface PluginScope {
 export interface PluginDefinition<S extends TSchema = TSchema> {
   readonly name: string;
   readonly description: string;
-  /** Higher runs first within a phase; ties break by name. */
+  /** Higher runs first within a phase; ties break by name. For authentication plugins, the default `auth.order`. */
   readonly priority: number;
+  /** `authentication` plugins provide an `authenticator` and can't be configured per consumer. */
+  readonly kind?: 'authentication';
   readonly schema: S;
   create(config: Static<S>, scope: PluginScope): PluginHandlers;
 }

@@ -4,6 +4,13 @@ import type { Duplex } from 'node:stream';
 import type { RequestContext } from './context.ts';
 import type { LogHandler, PhaseHandler, ResponseHandler } from './plugin.ts';
 
+/** Names of request parts that carry secrets on a route, from its plugins' `secrets` (headers lower case). */
+export interface RouteSecrets {
+  readonly query: ReadonlySet<string>;
+  readonly headers: ReadonlySet<string>;
+  readonly cookies: ReadonlySet<string>;
+}
+
 export type GatewayResponse = ServerResponse | Http2ServerResponse;
 
 /** Plugin handlers of one route, resolved and ordered once at build time. */
@@ -34,4 +41,8 @@ export interface CompiledRoute {
   readonly rewrite: ((ctx: RequestContext) => string) | undefined;
   readonly maxBodyBytes: number;
   readonly websocket: boolean;
+  /** Identity header names (lower case) clients may not send, beyond the built-in X-Consumer-* / X-Authenticated-*. */
+  readonly ownedHeaders: ReadonlySet<string> | undefined;
+  /** What the access log must redact on this route beyond Authorization and cookies. */
+  readonly secrets: RouteSecrets;
 }

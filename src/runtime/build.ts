@@ -4,7 +4,7 @@ import type { Config, RouteConfigT } from '../config/schema/index.ts';
 import { ConfigError, formatPath, type ConfigIssue } from '../config/errors.ts';
 import { parseDuration, parseSize } from '../config/units.ts';
 import { REQUEST_PHASES, PluginConfigError, type PhaseHandler, type PluginHandlers, type LogHandler, type ResponseHandler } from '../core/plugin.ts';
-import type { CompiledChain, CompiledRoute } from '../core/route.ts';
+import type { CompiledChain, CompiledRoute, RouteSecrets } from '../core/route.ts';
 import type { Logger } from '../core/logger.ts';
 import { pluginByName } from '../plugins/index.ts';
 import { RouteConflictError, RouteTable, type TableRoute, type ValueMatcher } from '../router/route-table.ts';
@@ -13,6 +13,11 @@ import { Upstream, upstreamHash, type UpstreamTimeouts } from '../upstream/pool.
 import { UpstreamBackend } from '../upstream/forward.ts';
 import { RetryPolicy } from '../upstream/retry.ts';
 import { resolvePluginConfigs } from './plugin-scope.ts';
+import { ConsumerDirectory } from '../identity/consumers.ts';
+import { composeAuthentication, extraOwnedHeaders, type NamedAuthenticator } from '../identity/authenticate.ts';
+import { Value } from '@sinclair/typebox/value';
+import { AuthSettings, type AuthSettingsT } from '../config/schema/consumer.ts';
+import { consumerDispatch } from './consumer-scope.ts';
 import { compileRewrite } from './rewrite.ts';
 
 /** Per-request limits and hygiene settings, parsed once. */
@@ -35,6 +40,7 @@ export interface Runtime {
   /** Global plugins only: runs for requests that match no route (404/405). */
   readonly globalChain: CompiledChain;
   readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly consumers: ConsumerDirectory;
   readonly limits: RequestLimits;
   readonly paths: NormalizeOptions;
   /** undefined when no proxy is trusted: then no incoming forwarding header is believed. */
@@ -84,16 +90,19 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     }
   }
 
+  const consumers = new ConsumerDirectory(config);
+  const auth = Value.Default(AuthSettings, structuredClone(config.auth ?? {})) as AuthSettingsT;
+  const ownedHeaders = extraOwnedHeaders(auth.upstreamHeaders);
   const globalConfigs = (config.plugins ?? {}) as Record<string, unknown>;
   const globalInstances = new Map<string, PluginHandlers>();
-  const instantiate = (name: string, cfg: unknown, path: (string | number)[], route?: string): PluginHandlers | undefined => {
+  const instantiate = (name: string, cfg: unknown, path: (string | number)[], route?: string, consumer?: string): PluginHandlers | undefined => {
     const def = pluginByName.get(name);
     if (def === undefined) {
       issues.push({ path: formatPath(path), message: `unknown plugin "${name}"` });
       return undefined;
     }
     try {
-      return def.create(cfg as never, { route });
+      return def.create(cfg as never, { route, consumer, consumers, auth });
     } catch (err) {
       if (err instanceof PluginConfigError) {
         issues.push({ path: formatPath(path) + (err.path ? (err.path.startsWith('[') ? err.path : `.${err.path}`) : ''), message: err.message });
@@ -111,12 +120,41 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
   const bodyDefault = parseSize(config.server?.maxBodyBytes ?? '10mb');
   const routes: CompiledRoute[] = [];
   const tableRoutes: TableRoute[] = [];
+  // Consumer-wide instances are shared by every route, so their state (a limiter's buckets, say) is too.
+  const consumerInstances = new Map<string, PluginHandlers | undefined>();
+  const consumerInstance = (consumer: string, name: string, cfg: unknown): PluginHandlers | undefined => {
+    const key = `${consumer}\u0000${name}`;
+    if (!consumerInstances.has(key)) consumerInstances.set(key, instantiate(name, cfg, ['consumers', consumer, 'plugins', name], undefined, consumer));
+    return consumerInstances.get(key);
+  };
   config.routes.forEach((rc, i) => {
-    const resolved = resolvePluginConfigs({ global: globalConfigs, route: rc.plugins as Record<string, unknown> | undefined });
-    const handlers: Array<{ name: string; h: PluginHandlers }> = [];
+    const routePlugins = rc.plugins as Record<string, unknown> | undefined;
+    const resolved = resolvePluginConfigs({ global: globalConfigs, route: routePlugins });
+    let handlers: Array<{ name: string; h: PluginHandlers }> = [];
     for (const p of resolved) {
       const h = p.scope === 'global' ? globalInstances.get(p.name) : instantiate(p.name, p.config, ['routes', i, 'plugins', p.name], rc.name);
       if (h) handlers.push({ name: p.name, h });
+    }
+    handlers = consumerDispatch(handlers, {
+      consumers,
+      resolve: (name) => resolvePluginConfigs({
+        global: globalConfigs,
+        route: routePlugins,
+        consumer: config.consumers?.[name]?.plugins as Record<string, unknown> | undefined,
+        routeConsumer: rc.consumerPlugins?.[name] as Record<string, unknown> | undefined,
+      }),
+      instantiate: (consumer, p) => p.scope === 'consumer'
+        ? consumerInstance(consumer, p.name, p.config)
+        : instantiate(p.name, p.config, ['routes', i, 'consumerPlugins', consumer, p.name], rc.name, consumer),
+    });
+    const methods: NamedAuthenticator[] = [];
+    for (const { name, h } of handlers) if (h.authenticator !== undefined) methods.push({ name, authenticator: h.authenticator });
+    const order = rc.auth?.order;
+    const rank = (n: string) => (order === undefined ? -(pluginByName.get(n)?.priority ?? 0) : order.indexOf(n) < 0 ? order.length : order.indexOf(n));
+    methods.sort((a, b) => rank(a.name) - rank(b.name) || (a.name < b.name ? -1 : 1));
+    const anonymous = rc.auth?.anonymous !== undefined ? consumers.byName(rc.auth.anonymous) : undefined;
+    if (methods.length > 0 || anonymous !== undefined) {
+      handlers.push({ name: 'auth', h: { authenticate: composeAuthentication(methods, { mode: rc.auth?.mode ?? 'any', anonymous, headers: auth.upstreamHeaders, logger, route: rc.name }) } });
     }
     const upstream = rc.upstream !== undefined ? upstreams.get(rc.upstream) : undefined;
     const backend = upstream === undefined ? undefined : new UpstreamBackend(upstream, {
@@ -131,6 +169,8 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
       rewrite: compileRewrite(rc.rewrite),
       maxBodyBytes: rc.maxBodyBytes !== undefined ? parseSize(rc.maxBodyBytes) : bodyDefault,
       websocket: rc.websocket,
+      ownedHeaders,
+      secrets: routeSecrets(handlers.map((x) => x.h)),
     };
     routes.push(route);
     tableRoutes.push(tableRoute(route, rc, i));
@@ -159,6 +199,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     routes,
     globalChain: compileChain([...globalInstances].map(([name, h]) => ({ name, h }))),
     upstreams,
+    consumers,
     limits: {
       maxHeaders: server?.maxHeaders ?? 100,
       maxUrlBytes: parseSize(server?.maxUrlBytes ?? '8kb'),
@@ -171,6 +212,18 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     trustedProxies: trusted.length > 0 ? blockList(trusted) : undefined,
     fresh: created,
   };
+}
+
+function routeSecrets(handlers: readonly PluginHandlers[]): RouteSecrets {
+  const query = new Set<string>();
+  const headers = new Set<string>();
+  const cookies = new Set<string>();
+  for (const h of handlers) {
+    for (const q of h.secrets?.query ?? []) query.add(q);
+    for (const x of h.secrets?.headers ?? []) headers.add(x.toLowerCase());
+    for (const c of h.secrets?.cookies ?? []) cookies.add(c);
+  }
+  return { query, headers, cookies };
 }
 
 /** Closes the upstreams of `old` that `next` no longer uses, once their requests in flight are done. */

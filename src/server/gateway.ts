@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema/index.ts';
 import { parseDuration, parseSize } from '../config/units.ts';
 import { validateConfig } from '../config/validate.ts';
+import { ConfigError } from '../config/errors.ts';
 import { ERRORS, problemBody, type ErrorCode } from '../core/errors.ts';
 import { stderrLogger, type Logger } from '../core/logger.ts';
 import { PROBLEM_CONTENT_TYPE, writeRawReply } from '../core/pipeline.ts';
@@ -172,6 +173,7 @@ export class Gateway implements HandlerHost {
         key: readFileSync(listen.tls.key),
         allowHTTP1: true,
         ALPNProtocols: listen.tls.http2 === false ? ['http/1.1'] : ['h2', 'http/1.1'],
+        ...clientCertificateOptions(listen.tls),
         maxSendHeaderBlockLength: 64 * 1024,
         settings: { maxHeaderListSize: maxHeaderSize, enablePush: false },
       } as http2.SecureServerOptions, onRequest as never);
@@ -319,6 +321,21 @@ export function listenOn(server: { listen: (port: number, host: string) => unkno
       resolve();
     });
   });
+}
+
+/**
+ * TLS options for client certificates. `request` verifies a certificate against `clientCa` when one is sent but
+ * lets the handshake through either way (the mtls-auth plugin reads `socket.authorized`); `require` fails the
+ * handshake without a verified one.
+ */
+function clientCertificateOptions(tls: NonNullable<NonNullable<Config['listen']>['tls']>): Partial<http2.SecureServerOptions> {
+  const mode = tls.clientCertificates ?? 'off';
+  if (mode === 'off') return {};
+  if (tls.clientCa === undefined) {
+    throw new ConfigError([{ path: 'listen.tls.clientCa', message: `is required when clientCertificates is "${mode}": the CAs that sign client certificates` }]);
+  }
+  const files = typeof tls.clientCa === 'string' ? [tls.clientCa] : tls.clientCa;
+  return { requestCert: true, rejectUnauthorized: mode === 'require', ca: files.map((f) => readFileSync(f)) };
 }
 
 function urlOf(server: http.Server | http2.Http2SecureServer, scheme: string): string {

@@ -143,7 +143,7 @@ export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https'
     const route = ctx.route!;
     if (ctx.preflight) return sendReply(ctx, res, problem('method_not_allowed', 'preflight not answered by any plugin'), chain, logger);
     if (route.backend === undefined) return sendReply(ctx, res, problem('internal_error', 'route has no backend'), chain, logger);
-    if (ctx.req.headers['content-length'] === undefined && needsBodyLimit(ctx.req)) {
+    if (ctx.body === undefined && ctx.req.headers['content-length'] === undefined && needsBodyLimit(ctx.req)) {
       ctx.body = limitBody(ctx.req, route.maxBodyBytes);
     }
     sendContinueIfExpected(ctx.req, res);
@@ -154,6 +154,8 @@ export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https'
     const rt = host.runtime;
     const { ctx, chain, reply, miss } = prepare(host, rt, req, scheme, performance.now());
     (res as ServerResponse & { [kState]?: ExchangeState })[kState] = { ctx, chain, logger: host.logger };
+    // A plugin that must read the body before deciding (a signature over it) has to invite it first.
+    if ((req as GatewayRequest & { [kExpectContinue]?: boolean })[kExpectContinue] === true) ctx.sendContinue = () => sendContinueIfExpected(req, res);
     res.once('close', onResponseClose);
     // Node announces `Connection: close` on the last request maxRequestsPerSocket allows but leaves the socket
     // open; saying it ourselves makes Node close it once the response is out.

@@ -103,7 +103,7 @@ class HashInput implements BalanceInput {
       case 'cookie': return cookieValue(ctx.header('cookie'), on.name!);
       case 'ip': return ctx.clientIp;
       case 'path': return ctx.path;
-      case 'consumer': return (ctx.vars.consumer as { id?: string } | undefined)?.id;
+      case 'consumer': return ctx.consumer?.id;
     }
   }
 }
@@ -243,7 +243,7 @@ class Exchange extends HashInput implements Waiter {
     this.current = handler;
     ctx.upstreamStart = performance.now();
     target.pool.dispatch({
-      path: ctx.query === '' ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.query}`,
+      path: ctx.upstreamQuery === '' ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.upstreamQuery}`,
       method: ctx.method as Dispatcher.HttpMethod,
       headers: buildUpstreamHeaders(ctx, ctx.req.rawHeaders, { host }),
       // undici accepts async iterables and buffers as bodies; its typings only list streams.

@@ -59,6 +59,7 @@ export function buildUpstreamHeaders(ctx: RequestContext, raw: readonly string[]
   let fwd: string | undefined;
   let hostValue: string | undefined;
   let cookieAt = -1;
+  const owned = ctx.route?.ownedHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
@@ -79,7 +80,7 @@ export function buildUpstreamHeaders(ctx: RequestContext, raw: readonly string[]
       else if (!edits.overrides(lower)) out.push(name, v);
       continue;
     }
-    if (isOwned(lower)) continue;
+    if (isOwned(lower) || (owned !== undefined && owned.has(lower))) continue;
     if (!edits.empty && edits.overrides(lower)) continue;
     if (lower === 'cookie') {
       // HTTP/2 clients split cookies into one field per crumb (RFC 9113 §8.2.3); HTTP/1.1 allows one Cookie line.

@@ -29,7 +29,7 @@ export function proxyUpgrade(
   client.on('error', () => {});
   ctx.upstreamStart = performance.now();
   target.pool.dispatch({
-    path: ctx.query === '' ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.query}`,
+    path: ctx.upstreamQuery === '' ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.upstreamQuery}`,
     method: 'GET',
     headers,
     upgrade: String(ctx.req.headers.upgrade ?? 'websocket'),

@@ -246,7 +246,8 @@ describe('admin API', () => {
       const a = await call(admin, 'GET', '/nope');
       assertProblem(a, 404, 'route_not_found');
       assert.deepEqual(a.body.endpoints, [
-        'GET /status', 'GET /routes', 'GET /schema', 'GET /health/live', 'GET /health/ready', 'GET /upstreams', 'GET /upstreams/:name',
+        'GET /status', 'GET /routes', 'GET /schema', 'GET /consumers', 'GET /consumers/:name', 'GET /health/live', 'GET /health/ready',
+        'GET /upstreams', 'GET /upstreams/:name',
         'POST /upstreams/:name/targets/:id/drain', 'DELETE /upstreams/:name/targets/:id/drain', 'POST /config/validate', 'PUT /config',
       ]);
       assert.match(String(a.body.detail), /GET \/status, GET \/routes/);

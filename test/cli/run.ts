@@ -43,3 +43,16 @@ export async function tempDir(): Promise<{ dir: string; write(name: string, text
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+/** Polls until `check` passes or `timeoutMs` has gone by (the change it waits for is a reload: file watch, SIGHUP). */
+export async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

@@ -2,24 +2,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
-import { runCli, spawnCli, tempDir } from './run.ts';
+import { eventually, runCli, spawnCli, tempDir } from './run.ts';
 
 const config = (routes: string) => `listen: { port: 0, host: 127.0.0.1 }\nadmin: { port: 0, host: 127.0.0.1 }\nroutes:\n${routes}`;
 const MENU = '  - { name: menu, match: { path: /menu }, plugins: { mock: { body: menu } } }\n';
 const SOUP = '  - { name: soup, match: { path: /soup }, plugins: { mock: { body: soup } } }\n';
-
-/** Polls until `check` passes or two seconds have gone by. */
-async function eventually(check: () => Promise<void>): Promise<void> {
-  const deadline = Date.now() + 2000;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 describe('expeditor start', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;

@@ -3,7 +3,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { RequestContext } from '../../src/core/context.ts';
-import { PluginConfigError, type PluginDefinition, type PluginHandlers } from '../../src/core/plugin.ts';
+import { PluginConfigError, type PluginDefinition, type PluginHandlers, type PluginScope } from '../../src/core/plugin.ts';
+import { ConsumerDirectory } from '../../src/identity/consumers.ts';
+import { validateConfig } from '../../src/config/validate.ts';
+import { AuthSettings, type AuthSettingsT } from '../../src/config/schema/consumer.ts';
+import type { Config } from '../../src/config/schema/index.ts';
 
 /** Applies the schema's defaults to a copy of `input` and checks it, as the config loader does; throws listing schema errors. */
 export function configure<S extends TSchema>(def: PluginDefinition<S>, input: unknown): Static<S> {
@@ -15,8 +19,17 @@ export function configure<S extends TSchema>(def: PluginDefinition<S>, input: un
   return config as Static<S>;
 }
 
-export function create<S extends TSchema>(def: PluginDefinition<S>, input: unknown): PluginHandlers {
-  return def.create(configure(def, input), {});
+/** The scope a plugin instance gets: the consumers and `auth` settings of a config (none by default). */
+export function scope(config: { consumers?: Record<string, unknown>; auth?: Record<string, unknown> } = {}, route?: string): PluginScope {
+  return {
+    route,
+    consumers: new ConsumerDirectory(validateConfig({ routes: [], ...config }) as Config),
+    auth: Value.Default(AuthSettings, structuredClone(config.auth ?? {})) as AuthSettingsT,
+  };
+}
+
+export function create<S extends TSchema>(def: PluginDefinition<S>, input: unknown, pluginScope: PluginScope = scope()): PluginHandlers {
+  return def.create(configure(def, input), pluginScope);
 }
 
 /** Whether the schema alone refuses `input` (so the loader reports it before `create` runs). */

@@ -4,6 +4,7 @@ import { NAME_RULE, Strict } from './common.ts';
 import { AdminConfig, ListenConfig, ServerConfig } from './server.ts';
 import { UpstreamConfig } from './upstream.ts';
 import { routeFields } from './route.ts';
+import { AuthSettings, RouteAuthConfig, consumerFields } from './consumer.ts';
 
 /** `plugins:` object: one optional key per shipped plugin, so a misspelt plugin name is an unknown-key error. */
 function pluginsSchema(description: string) {
@@ -16,8 +17,17 @@ export const PluginsConfig = pluginsSchema('Plugins and their config, keyed by p
 
 export const RouteConfig = Strict({
   ...routeFields,
+  auth: Type.Optional(RouteAuthConfig),
   plugins: Type.Optional(pluginsSchema('Plugins for this route; a plugin configured here replaces its global config for this route.')),
+  consumerPlugins: Type.Optional(Type.Record(Type.String(), pluginsSchema('Plugins for one consumer on this route.'), {
+    description: 'Plugins for particular consumers on this route, keyed by consumer name: the most specific scope (route+consumer > consumer > route > global). They apply from the authorize phase on, once the consumer is known; authentication plugins cannot be set here.',
+  })),
 }, { description: 'A route: which requests it takes, what serves them, and the plugins that run.' });
+
+export const ConsumerConfig = Strict({
+  ...consumerFields,
+  plugins: Type.Optional(pluginsSchema('Plugins for this consumer on every route (rate limits, say); they replace the route\'s and global config of the same plugin for its requests, from the authorize phase on.')),
+}, { description: 'A consumer: a named identity (an app, a partner, a user) with groups, metadata and credentials.' });
 
 export const ConfigSchema = Strict({
   $schema: Type.Optional(Type.String({ description: 'Path or URL of the JSON Schema, for editors.' })),
@@ -25,6 +35,8 @@ export const ConfigSchema = Strict({
   admin: Type.Optional(AdminConfig),
   server: Type.Optional(ServerConfig),
   upstreams: Type.Optional(Type.Record(Type.String(), UpstreamConfig, { description: `Upstream pools by name. A name has ${NAME_RULE}.` })),
+  auth: Type.Optional(AuthSettings),
+  consumers: Type.Optional(Type.Record(Type.String(), ConsumerConfig, { description: `Consumers by name. A name has ${NAME_RULE}.` })),
   routes: Type.Array(RouteConfig, { default: [], description: 'Routes. Order does not matter: precedence is by host, priority, then path specificity (see docs/routing.md).' }),
   plugins: Type.Optional(PluginsConfig),
 }, {
@@ -36,3 +48,4 @@ export const ConfigSchema = Strict({
 export type Config = Static<typeof ConfigSchema>;
 export type RouteConfigT = Static<typeof RouteConfig>;
 export type UpstreamConfigT = Static<typeof UpstreamConfig>;
+export type ConsumerConfigT = Static<typeof ConsumerConfig>;

@@ -5,6 +5,13 @@ export const TlsConfig = Strict({
   cert: Type.String({ description: 'Path to the PEM certificate chain.' }),
   key: Type.String({ description: 'Path to the PEM private key.' }),
   http2: Type.Boolean({ default: true, description: 'Offer HTTP/2 through ALPN (HTTP/1.1 remains available as fallback).' }),
+  clientCertificates: Type.Union([Type.Literal('off'), Type.Literal('request'), Type.Literal('require')], {
+    default: 'off',
+    description: 'TLS client certificates (mutual TLS). `off`: none asked for. `request`: asked for and verified against `clientCa`, but the handshake succeeds without one (or with one that does not verify), so routes without `mtls-auth` still serve such clients; the `mtls-auth` plugin refuses them where configured. `require`: the handshake fails without a certificate that verifies against `clientCa`, on every route.',
+  }),
+  clientCa: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+    description: 'Path (or paths) to PEM files of the CAs that sign client certificates; only certificates chaining to one of them verify. Required unless `clientCertificates` is `off`.',
+  })),
 }, { description: 'Serve HTTPS on this listener.' });
 
 export const ListenConfig = Strict({
