@@ -7,7 +7,7 @@
 //
 // ONE Expeditor process (pinned to CPU 0) serves four routes in front of a fixed nginx upstream (CPU 1, with wrk):
 // /plain (no plugins), /key (key-auth, 100 consumers), /rs256 and /es256 (jwt with an inline public key, tokens
-// mapped to one of 100 consumers). nginx as a reverse proxy (CPU 0 while it is measured) gives the reference. Each
+// mapped to one of 100 consumers), and the same two without the verified-token cache (every request verifies). nginx as a reverse proxy (CPU 0 while it is measured) gives the reference. Each
 // variant is checked with one request (200 with the upstream's body), warmed up, then measured N times, the
 // variants taking turns in every repetition so that drift on a noisy machine hits them alike; medians are reported.
 // See docs/benchmarks.md, "Authentication".
@@ -114,12 +114,12 @@ function indent(text: string, spaces: number): string {
   return text.trim().split('\n').map((l) => ' '.repeat(spaces) + l).join('\n');
 }
 
-function jwtRoute(name: string, alg: string, pem: string): string {
+function jwtRoute(name: string, alg: string, pem: string, cache = true): string {
   return `  - name: ${name}
     match: { path: /${name} }
     upstream: bench
     plugins:
-      jwt:
+      jwt:${cache ? '' : '\n        verifiedCache: { ttl: 0 }'}
         issuers:
           - issuer: https://id.bench.test
             algorithms: [${alg}]
@@ -202,6 +202,8 @@ routes:
     plugins: { key-auth: {} }
 ${jwtRoute('rs256', 'RS256', c.rsPem)}
 ${jwtRoute('es256', 'ES256', c.esPem)}
+${jwtRoute('rs256-verify', 'RS256', c.rsPem, false)}
+${jwtRoute('es256-verify', 'ES256', c.esPem, false)}
 `);
   const expeditor = start('expeditor', process.execPath, [path.join(REPO, 'bin', 'expeditor.js'), 'start', '--config', configFile, '--no-watch'], {
     cpu: opts.proxyCpu, cwd: REPO, logFile: path.join(dir, 'expeditor.log'),
@@ -213,6 +215,9 @@ ${jwtRoute('es256', 'ES256', c.esPem)}
     { name: 'key-auth', label: 'Expeditor, key-auth', path: `${base}/key`, headers: [`apikey: ${c.key}`] },
     { name: 'jwt-rs256', label: 'Expeditor, jwt RS256', path: `${base}/rs256`, headers: [`Authorization: Bearer ${c.rsToken}`] },
     { name: 'jwt-es256', label: 'Expeditor, jwt ES256', path: `${base}/es256`, headers: [`Authorization: Bearer ${c.esToken}`] },
+    // The same without the verified-token cache: every request pays the signature check.
+    { name: 'jwt-rs256-verify', label: 'Expeditor, jwt RS256, no cache', path: `${base}/rs256-verify`, headers: [`Authorization: Bearer ${c.rsToken}`] },
+    { name: 'jwt-es256-verify', label: 'Expeditor, jwt ES256, no cache', path: `${base}/es256-verify`, headers: [`Authorization: Bearer ${c.esToken}`] },
   ];
   await waitFor(`${upstreamUrl}/`, [], upstream);
   for (const v of variants) await waitFor(v.path, v.headers, v.nginx ? nginx : expeditor);
