@@ -4,6 +4,8 @@ import type { Reply } from './reply.ts';
 import type { Authenticator } from '../identity/types.ts';
 import type { ConsumerDirectory } from '../identity/consumers.ts';
 import type { AuthSettingsT } from '../config/schema/consumer.ts';
+import type { RedisConfigT } from '../config/schema/redis.ts';
+import type { Logger } from './logger.ts';
 
 /**
  * Request phases, in the order they run. Each handler returns nothing to continue, or a Reply to answer the request
@@ -38,6 +40,11 @@ export interface PluginHandlers {
    * log redacts them on its route. Authorization, Proxy-Authorization and Cookie are always redacted.
    */
   secrets?: RequestSecrets;
+  /**
+   * Releases what the instance holds (files, connections) when the gateway stops. Instances replaced by a reload
+   * are not closed (requests in flight may still use them); they must let go of what they hold when collected.
+   */
+  close?(): void | Promise<void>;
 }
 
 export interface RequestSecrets {
@@ -58,6 +65,10 @@ export interface PluginScope {
   consumers: ConsumerDirectory;
   /** The `auth` settings of the config being built (defaults applied). */
   auth: AuthSettingsT;
+  /** The gateway's operational log (never for per-request lines: that is the access log's job). */
+  logger: Logger;
+  /** The `redis` settings (static: the ones the gateway started with), when configured. */
+  redis: RedisConfigT | undefined;
 }
 
 /**

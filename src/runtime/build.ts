@@ -47,6 +47,8 @@ export interface Runtime {
   readonly trustedProxies: BlockList | undefined;
   /** Upstreams this build created (not reused from the previous runtime): started by activateRuntime. */
   readonly fresh: readonly Upstream[];
+  /** Every plugin instance this build created, for closing them when the gateway stops. */
+  readonly plugins: readonly PluginHandlers[];
 }
 
 /**
@@ -95,6 +97,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
   const ownedHeaders = extraOwnedHeaders(auth.upstreamHeaders);
   const globalConfigs = (config.plugins ?? {}) as Record<string, unknown>;
   const globalInstances = new Map<string, PluginHandlers>();
+  const instances: PluginHandlers[] = [];
   const instantiate = (name: string, cfg: unknown, path: (string | number)[], route?: string, consumer?: string): PluginHandlers | undefined => {
     const def = pluginByName.get(name);
     if (def === undefined) {
@@ -102,7 +105,9 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
       return undefined;
     }
     try {
-      return def.create(cfg as never, { route, consumer, consumers, auth });
+      const h = def.create(cfg as never, { route, consumer, consumers, auth, logger, redis: config.redis });
+      instances.push(h);
+      return h;
     } catch (err) {
       if (err instanceof PluginConfigError) {
         issues.push({ path: formatPath(path) + (err.path ? (err.path.startsWith('[') ? err.path : `.${err.path}`) : ''), message: err.message });
@@ -211,6 +216,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     },
     trustedProxies: trusted.length > 0 ? blockList(trusted) : undefined,
     fresh: created,
+    plugins: instances,
   };
 }
 
@@ -226,10 +232,15 @@ function routeSecrets(handlers: readonly PluginHandlers[]): RouteSecrets {
   return { query, headers, cookies };
 }
 
-/** Closes the upstreams of `old` that `next` no longer uses, once their requests in flight are done. */
+/**
+ * Closes the upstreams of `old` that `next` no longer uses, once their requests in flight are done. With no `next`
+ * (the gateway stops), also closes every plugin instance and the shared stores.
+ */
 export async function retireRuntime(old: Runtime, next: Runtime | undefined): Promise<void> {
   const keep = new Set(next ? [...next.upstreams.values()] : []);
   await Promise.all([...old.upstreams.values()].filter((u) => !keep.has(u)).map((u) => u.close()));
+  if (next !== undefined) return;
+  await Promise.allSettled(old.plugins.map(async (p) => p.close?.()));
 }
 
 function compileChain(instances: ReadonlyArray<{ name: string; h: PluginHandlers }>): CompiledChain {

@@ -320,3 +320,17 @@ describe('access-log through a gateway', () => {
     assert.deepEqual(line, { level: 'info', status: 200, aborted: true });
   });
 });
+
+describe('access-log when the gateway stops', () => {
+  it('has written every line to the file by the time stop() resolves', async (t) => {
+    const file = join(tempDir(t), 'access.log');
+    const up = await startUpstream();
+    t.after(() => up.close());
+    const gw = await startGateway(simpleConfig(up.url, [{ name: 'r', match: { path: '/*' } }], { plugins: { 'access-log': { destination: { file } } } }));
+    for (let i = 0; i < 20; i++) assert.equal((await fetch(`${gw.url}/n/${i}`)).status, 200);
+    await gw.close();
+    const lines = readText(file).trim().split('\n').map((l) => JSON.parse(l) as { path: string });
+    assert.equal(lines.length, 20);
+    assert.equal(lines.at(-1)!.path, '/n/19');
+  });
+});

@@ -8,6 +8,7 @@ import { ConsumerDirectory } from '../../src/identity/consumers.ts';
 import { validateConfig } from '../../src/config/validate.ts';
 import { AuthSettings, type AuthSettingsT } from '../../src/config/schema/consumer.ts';
 import type { Config } from '../../src/config/schema/index.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 
 /** Applies the schema's defaults to a copy of `input` and checks it, as the config loader does; throws listing schema errors. */
 export function configure<S extends TSchema>(def: PluginDefinition<S>, input: unknown): Static<S> {
@@ -25,6 +26,8 @@ export function scope(config: { consumers?: Record<string, unknown>; auth?: Reco
     route,
     consumers: new ConsumerDirectory(validateConfig({ routes: [], ...config }) as Config),
     auth: Value.Default(AuthSettings, structuredClone(config.auth ?? {})) as AuthSettingsT,
+    logger: silentLogger,
+    redis: undefined,
   };
 }
 

@@ -5,6 +5,7 @@ import { AdminConfig, ListenConfig, ServerConfig } from './server.ts';
 import { UpstreamConfig } from './upstream.ts';
 import { routeFields } from './route.ts';
 import { AuthSettings, RouteAuthConfig, consumerFields } from './consumer.ts';
+import { RedisConfig } from './redis.ts';
 
 /** `plugins:` object: one optional key per shipped plugin, so a misspelt plugin name is an unknown-key error. */
 function pluginsSchema(description: string) {
@@ -34,6 +35,7 @@ export const ConfigSchema = Strict({
   listen: Type.Optional(ListenConfig),
   admin: Type.Optional(AdminConfig),
   server: Type.Optional(ServerConfig),
+  redis: Type.Optional(RedisConfig),
   upstreams: Type.Optional(Type.Record(Type.String(), UpstreamConfig, { description: `Upstream pools by name. A name has ${NAME_RULE}.` })),
   auth: Type.Optional(AuthSettings),
   consumers: Type.Optional(Type.Record(Type.String(), ConsumerConfig, { description: `Consumers by name. A name has ${NAME_RULE}.` })),

@@ -8,9 +8,9 @@ import { AccessLogConfig } from './schema.ts';
 export { flushAccessLogs } from './destination.ts';
 
 /**
- * The plugin API has no close hook yet: an instance that a reload replaced gives its destination back when it is
- * garbage-collected (its runtime is, once the requests on it are over), so a file no config names any more gets
- * closed. `close()` on the handlers does the same at once, for when the runtime learns to call it.
+ * An instance that a reload replaced gives its destination back when it is garbage-collected (its runtime is, once
+ * the requests on it are over), so a file no config names any more gets closed. `close()`, which the gateway calls
+ * when it stops, flushes and gives it back at once.
  */
 const finalizer = new FinalizationRegistry<Destination>((d) => {
   void release(d);
