@@ -7,9 +7,12 @@ import { parseConfigText, type LoadedConfig } from '../config/load.ts';
 import { validateConfig } from '../config/validate.ts';
 import { ERRORS, PROBLEM_TYPE_BASE, type ErrorCode } from '../core/errors.ts';
 import { consumerView } from '../identity/view.ts';
+import { planUsage, planView } from '../limits/plans.ts';
+import { StoreUnavailable } from '../limits/types.ts';
 import type { Logger } from '../core/logger.ts';
 import { PROBLEM_CONTENT_TYPE } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/build.ts';
+import type { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import { listenOn } from '../server/gateway.ts';
 import { VERSION } from '../version.ts';
 
@@ -21,6 +24,7 @@ export interface AdminHost {
   readonly logger: Logger;
   /** True once SIGTERM (or stop()) began: the gateway no longer takes new requests. */
   readonly draining: boolean;
+  readonly metrics: GatewayMetrics;
   /** Validates, builds and swaps in a config; throws ConfigError (the live runtime untouched) when it cannot. */
   apply(input: unknown): Promise<Runtime>;
 }
@@ -85,12 +89,41 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       const c = host.runtime.config.consumers?.[p.name!];
       return c === undefined ? notFound(`no consumer "${p.name}"`) : [200, consumerView(p.name!, c)];
     },
+    // A consumer's usage of its plan, read without consuming anything (Redis-backed plans answer for every node).
+    'GET /consumers/:name/usage': async (_body, p) => {
+      const rt = host.runtime;
+      const consumer = rt.consumers.byName(p.name!);
+      if (consumer === undefined) return notFound(`no consumer "${p.name}"`);
+      const plan = rt.config.consumers?.[p.name!]?.plan;
+      const compiled = plan === undefined ? undefined : rt.plans.get(plan);
+      if (compiled === undefined) return [200, { consumer: consumer.name, plan: null }];
+      try {
+        return [200, await planUsage(compiled, consumer)];
+      } catch (err) {
+        if (!(err instanceof StoreUnavailable)) throw err;
+        return [503, problem('rate_limit_unavailable', `the store of plan "${plan}" is unavailable: ${err.message}`, randomUUID())];
+      }
+    },
+    'GET /plans': () => {
+      const rt = host.runtime;
+      const subscribers = new Map<string, string[]>();
+      for (const [name, c] of Object.entries(rt.config.consumers ?? {})) {
+        if (c.plan !== undefined) subscribers.set(c.plan, [...(subscribers.get(c.plan) ?? []), name]);
+      }
+      return [200, { plans: [...rt.plans.values()].map((plan) => planView(plan, subscribers.get(plan.name) ?? [])) }];
+    },
     // Probes for load balancers and Kubernetes: live while the process answers; ready while a config is loaded and
     // the gateway is not draining (later: and its required stores are reachable).
     'GET /health/live': () => [200, { status: 'live' }],
     'GET /health/ready': () => host.draining
       ? [503, problem('shutting_down', 'the gateway is draining', randomUUID())]
       : [200, { status: 'ready' }],
+    // Prometheus text format (docs/observability.md); 404 while metrics are disabled.
+    'GET /metrics': async () => {
+      if (!host.metrics.enabled) return notFound('metrics are disabled (metrics.enabled: false)');
+      const { contentType, body } = await host.metrics.scrape();
+      return [200, new TextBody(body, contentType)];
+    },
     'GET /upstreams': () => [200, { upstreams: [...host.runtime.upstreams.values()].map((u) => u.snapshot()) }],
     'GET /upstreams/:name': (_body, p) => {
       const u = host.runtime.upstreams.get(p.name!);
@@ -214,9 +247,20 @@ function problem(code: ErrorCode, detail: string, requestId: string) {
   return { type: PROBLEM_TYPE_BASE + code, title: e.title, status: e.status, detail, code, requestId };
 }
 
+/** A payload sent as it is, not as JSON. */
+class TextBody {
+  readonly text: string;
+  readonly type: string;
+  constructor(text: string, type: string) {
+    this.text = text;
+    this.type = type;
+  }
+}
+
 function send(res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
-  const body = JSON.stringify(payload);
-  const type = status >= 400 ? PROBLEM_CONTENT_TYPE : 'application/json';
+  const text = payload instanceof TextBody ? payload : undefined;
+  const body = text !== undefined ? text.text : JSON.stringify(payload);
+  const type = text !== undefined ? text.type : status >= 400 ? PROBLEM_CONTENT_TYPE : 'application/json';
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
   res.end(body);
 }

@@ -1,90 +1,25 @@
 import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
-import { isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node, type YAMLMap } from 'yaml';
-import { checkConfig } from '../config/check.ts';
-import { ConfigError } from '../config/errors.ts';
+import { isMap, isScalar, isSeq, type Document, type Node, type YAMLMap } from 'yaml';
 import { parseConfigText } from '../config/load.ts';
 import { NAME_PATTERN } from '../config/schema/common.ts';
-import { closest } from '../config/suggest.ts';
 import { generateApiKey, hashApiKey } from '../identity/api-keys.ts';
 import { credentialActive, credentialLabel } from '../identity/types.ts';
-import { EXIT_INVALID, reportIssues } from './validate.ts';
+import {
+  DEFAULT_CONFIG, Refusal, afterBlock, blockMap, column, editConfig, flowMap, guarded, intoFlow, parse, readText, replaceEmptyFlow, scalar,
+  unknownConsumer, type Splice, type Style,
+} from './yaml-edit.ts';
 
 /**
- * `expeditor keys create|revoke|list`: API keys in the config file. An edit is made twice: on the YAML Document
- * (the meaning), and as a splice of the original text at the node's position (the bytes: comments, spacing and
- * layout stay exactly as they were). The splice is kept only when it parses to the same thing as the edited
- * Document, which is printed instead otherwise. The result must pass the same check as `validate` before it
- * replaces the old file (written to a temporary file and renamed, so a watching gateway never reads half a file).
+ * `expeditor keys create|revoke|list`: API keys in the config file, edited in place (src/cli/yaml-edit.ts: comments
+ * and layout kept, the result checked like `validate` before it replaces the file).
  */
 
-/** A refusal: printed as `expeditor keys: MESSAGE`, exit 2, the file untouched. */
-class Refusal extends Error {}
-
-const DEFAULT_CONFIG = 'expeditor.yaml';
 const NAME_RE = new RegExp(NAME_PATTERN);
 
 interface KeyCredential { type: string; id?: string; keyHash?: string; expiresAt?: string; revoked?: boolean }
-/** Insert `text` at `at`, replacing `remove` characters. */
-interface Splice { at: number; remove?: number; text: string }
 
-// --- text splicing ------------------------------------------------------------------------------------------------
-
-/** How new YAML text is written: JSON files get JSON (every key and string quoted). */
-interface Style { json: boolean }
-
-function scalar(v: string | boolean, style: Style): string {
-  if (typeof v === 'boolean') return String(v);
-  const plain = !style.json && /^[A-Za-z][A-Za-z0-9_.-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|y|n)$/i.test(v);
-  return plain ? v : JSON.stringify(v);
-}
-
-function flowMap(obj: object, style: Style): string {
-  return `{ ${Object.entries(obj).map(([k, v]) => `${scalar(k, style)}: ${scalar(v as string, style)}`).join(', ')} }`;
-}
-
-/** A map in block style whose first line follows `- ` and whose other lines are indented by `col`. */
-function blockMap(obj: object, col: number): string {
-  return Object.entries(obj).map(([k, v]) => `${k}: ${scalar(v as string, { json: false })}`).join(`\n${' '.repeat(col)}`);
-}
-
-function column(text: string, offset: number): number {
-  return offset - (text.lastIndexOf('\n', offset - 1) + 1);
-}
-
-/** Adds `entry` (`key: value`, or an item) to a flow collection: after its last entry, or inside the empty brackets. */
-function intoFlow(text: string, node: YAMLMap | Node, entry: string): Splice | undefined {
-  const items = (node as { items: unknown[] }).items;
-  if (items.length === 0) {
-    const end = node.range?.[1];
-    if (end == null) return undefined;
-    const close = text.lastIndexOf(isMap(node) ? '}' : ']', end - 1);
-    return { at: close, text: isMap(node) ? ` ${entry} ` : entry };
-  }
-  const last = items.at(-1);
-  const end = (isPair(last) ? (last.value as Node | null) : (last as Node | null))?.range?.[1];
-  return end == null ? undefined : { at: end, text: `, ${entry}` };
-}
-
-/** Replaces an empty flow collection (`{}`, `[]`) with block `lines` below its line; a comment after it stays put. */
-function replaceEmptyFlow(text: string, range: readonly number[], lines: string): Splice {
-  let at = range[0]!;
-  while (text[at - 1] === ' ') at--;
-  let eol = text.indexOf('\n', range[1]);
-  if (eol === -1) eol = text.length;
-  const rest = text.slice(range[1], eol);
-  return { at, remove: eol - at, text: `${rest.trim() === '' ? '' : rest}\n${lines}` };
-}
-
-/** Appends lines at the end of a block collection (its range ends at the start of the line after it). */
-function afterBlock(text: string, node: Node, lines: string): Splice | undefined {
-  const end = node.range?.[1];
-  if (end == null) return undefined;
-  return { at: end, text: `${end > 0 && text[end - 1] !== '\n' ? '\n' : ''}${lines}\n` };
-}
+// --- splices -----------------------------------------------------------------------------------------------------
 
 /** The splice that adds `credential` to the consumer `name`'s credentials (creating the consumer when `create`). */
 function addCredentialSplice(text: string, doc: Document, name: string, credential: KeyCredential, style: Style): Splice | undefined {
@@ -137,75 +72,7 @@ function revokeSplice(text: string, item: YAMLMap, style: Style): Splice | undef
   return afterBlock(text, item, `${' '.repeat(column(text, item.range![0]))}revoked: true`);
 }
 
-// --- reading and writing the file ---------------------------------------------------------------------------------
-
-async function readText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Refusal(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code}`);
-  }
-}
-
-function parse(text: string, file: string): Document {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) throw new Refusal(`${file} is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
-  return doc;
-}
-
-function consumerNames(doc: Document): string[] {
-  const consumers = doc.get('consumers');
-  return isMap(consumers) ? consumers.items.map((p) => String(isScalar(p.key) ? p.key.value : p.key)) : [];
-}
-
-function unknownConsumer(doc: Document, name: string, file: string, create: boolean): Refusal {
-  const hint = closest(name, consumerNames(doc));
-  return new Refusal(`no consumer "${name}" in ${file}${hint ? ` (did you mean "${hint}"?)` : ''}${create ? '; add it under consumers:, or pass --create-consumer' : ''}`);
-}
-
-/**
- * Reads, edits and writes back the config file. `edit` returns the splice of the original text, after making the
- * same change on the document it is given (or throws Refusal; `null` means there is nothing to change).
- */
-async function editConfig(file: string, edit: (doc: Document, text: string, style: Style) => Splice | undefined | null): Promise<boolean> {
-  const text = await readText(file);
-  const style: Style = { json: file.endsWith('.json') };
-  const doc = parse(text, file);
-  const splice = edit(doc, text, style);
-  if (splice === null) return false;
-  let next = splice === undefined ? undefined : text.slice(0, splice.at) + splice.text + text.slice(splice.at + (splice.remove ?? 0));
-  const spliced = next === undefined ? undefined : parseDocument(next);
-  if (spliced === undefined || spliced.errors.length > 0 || !isDeepStrictEqual(spliced.toJS(), doc.toJS()) || (style.json && !isJson(next!))) {
-    next = style.json ? `${JSON.stringify(doc.toJS(), null, 2)}\n` : doc.toString();
-  }
-  try {
-    await checkConfig(parseConfigText(next!, file));
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    reportIssues(file, err);
-    throw new Refusal(`${file} would not be valid after this change (errors above): left unchanged`);
-  }
-  if ((await readText(file)) !== text) throw new Refusal(`${file} changed while it was being edited: left unchanged, run the command again`);
-  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, next!, { mode: (await stat(file)).mode & 0o777 });
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  return true;
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
+// --- options ----------------------------------------------------------------------------------------------------
 
 /** `--expires`: an RFC 3339 date-time, a date (midnight UTC) or a number of days from now; must be in the future. */
 export function parseExpiry(value: string, now = Date.now()): string {
@@ -217,19 +84,6 @@ export function parseExpiry(value: string, now = Date.now()): string {
   if (Number.isNaN(ms)) throw new Refusal(`--expires "${value}" is not a valid date`);
   if (ms <= now) throw new Refusal(`--expires "${value}" is in the past`);
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** Runs an action, turning a Refusal into its message and exit status 2. */
-function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      if (!(err instanceof Refusal)) throw err;
-      process.stderr.write(`expeditor keys: ${err.message}\n`);
-      process.exitCode = EXIT_INVALID;
-    }
-  };
 }
 
 // --- commands -----------------------------------------------------------------------------------------------------
@@ -250,7 +104,7 @@ Example:
   $ expeditor keys create --consumer mobile-app --id ios-2027 --expires 365d -c expeditor.yaml
   exp_0J9kq4m0bq0f3XGkLx0C1y2cVd6nqPp4r7sT1uVwXyZ
   expeditor keys: added key "ios-2027" to consumers.mobile-app in expeditor.yaml (the key above is not stored: keep it now)`)
-  .action(guarded(async (opts: CreateOptions) => {
+  .action(guarded('keys', async (opts: CreateOptions) => {
     const name = opts.consumer;
     const id = opts.id ?? `key-${randomBytes(4).toString('hex')}`;
     if (id.length > 128) throw new Refusal('--id is longer than 128 characters');
@@ -267,7 +121,7 @@ Example:
       if (expiresAt !== undefined) credential.expiresAt = expiresAt;
       const existing = doc.getIn(['consumers', name], true) as Node | undefined;
       if (existing === undefined) {
-        if (!opts.createConsumer) throw unknownConsumer(doc, name, opts.config, true);
+        if (!opts.createConsumer) throw unknownConsumer(doc, name, opts.config, '; add it under consumers:, or pass --create-consumer');
         if (!NAME_RE.test(name)) throw new Refusal(`"${name}" is not a valid consumer name: use letters, digits, "_", "." and "-", starting with a letter or digit`);
       } else if (isMap(existing)) {
         const creds = existing.get('credentials');
@@ -292,10 +146,10 @@ const revoke = new Command('revoke')
   .requiredOption('--consumer <name>', 'the consumer the key belongs to')
   .requiredOption('--id <label>', 'the key\'s label (as `keys list` shows it)')
   .option('-c, --config <file>', 'config file (YAML or JSON)', DEFAULT_CONFIG)
-  .action(guarded(async (opts: { consumer: string; id: string; config: string }) => {
+  .action(guarded('keys', async (opts: { consumer: string; id: string; config: string }) => {
     const changed = await editConfig(opts.config, (doc, text, style) => {
       const consumer = doc.getIn(['consumers', opts.consumer], true);
-      if (consumer === undefined) throw unknownConsumer(doc, opts.consumer, opts.config, false);
+      if (consumer === undefined) throw unknownConsumer(doc, opts.consumer, opts.config);
       const creds = isMap(consumer) ? consumer.get('credentials') : undefined;
       const labels: string[] = [];
       const found = (isSeq(creds) ? creds.items : []).find((item, i) => {
@@ -317,10 +171,10 @@ const list = new Command('list')
     + 'Keys are never stored, so they cannot be shown.')
   .option('--consumer <name>', 'only this consumer\'s keys')
   .option('-c, --config <file>', 'config file (YAML or JSON)', DEFAULT_CONFIG)
-  .action(guarded(async (opts: { consumer?: string; config: string }) => {
+  .action(guarded('keys', async (opts: { consumer?: string; config: string }) => {
     const doc = parse(await readText(opts.config), opts.config);
     const consumers = (doc.toJS() as { consumers?: Record<string, { credentials?: KeyCredential[] } | null> } | null)?.consumers ?? {};
-    if (opts.consumer !== undefined && !Object.hasOwn(consumers, opts.consumer)) throw unknownConsumer(doc, opts.consumer, opts.config, false);
+    if (opts.consumer !== undefined && !Object.hasOwn(consumers, opts.consumer)) throw unknownConsumer(doc, opts.consumer, opts.config);
     const rows: string[][] = [['CONSUMER', 'ID', 'EXPIRES', 'STATUS']];
     for (const [name, c] of Object.entries(consumers)) {
       if (opts.consumer !== undefined && name !== opts.consumer) continue;

@@ -4,6 +4,7 @@ import { startCommand } from './start.ts';
 import { EXIT_INVALID, validateCommand } from './validate.ts';
 import { keysCommand } from './keys.ts';
 import { passwordsCommand } from './passwords.ts';
+import { plansCommand } from './plans.ts';
 
 const program = new Command('expeditor')
   .description('Expeditor: an API gateway for Node.js.')
@@ -11,7 +12,8 @@ const program = new Command('expeditor')
   .addCommand(startCommand)
   .addCommand(validateCommand)
   .addCommand(keysCommand)
-  .addCommand(passwordsCommand);
+  .addCommand(passwordsCommand)
+  .addCommand(plansCommand);
 
 // Usage errors exit 2, like an invalid config: scripts only have to tell 0 from non-zero, and 1 stays for crashes.
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];

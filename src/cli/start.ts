@@ -6,6 +6,7 @@ import { checkConfig } from '../config/check.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { validateConfig } from '../config/validate.ts';
 import { Gateway } from '../server/gateway.ts';
+import { closeSharedStores } from '../limits/stores.ts';
 import { stderrLogger } from '../core/logger.ts';
 import { reportIssues } from './validate.ts';
 
@@ -51,6 +52,7 @@ Example:
       logger.info('draining', { signal });
       watcher?.close();
       await gateway.stop();
+      await closeSharedStores();
       logger.info('stopped');
       process.exit(0);
     };

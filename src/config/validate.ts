@@ -5,7 +5,9 @@ import type { TSchema } from '@sinclair/typebox';
 import { BlockList, isIP } from 'node:net';
 import { ConfigSchema, ConsumerConfig, PluginsConfig, type Config } from './schema/index.ts';
 import { UpstreamConfig } from './schema/upstream.ts';
+import { PlanConfig } from './schema/plan.ts';
 import { checkIdentity, type At } from './check-identity.ts';
+import { checkPlans } from './check-plans.ts';
 import { NAME_PATTERN } from './schema/common.ts';
 import { ConfigError, formatPath, pointerToSegments, type ConfigIssue } from './errors.ts';
 import { schemaMessage } from './messages.ts';
@@ -38,6 +40,7 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Con
   const ups = candidate?.upstreams;
   defaultRecord(ups, UpstreamConfig);
   defaultRecord(candidate?.consumers, ConsumerConfig);
+  defaultRecord(candidate?.plans, PlanConfig);
   if (Array.isArray(candidate?.routes)) {
     for (const r of candidate.routes) if (isObject(r)) defaultRecord(r.consumerPlugins, PluginsConfig);
   }
@@ -50,6 +53,7 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Con
     const at: At = (segments, message, options) => issues.add(segments, message, options?.unlessInside);
     checkMeaning(candidate as Config, at);
     checkIdentity(candidate as Config, at);
+    checkPlans(candidate as Config, at);
   } catch (err) {
     // A shape the schema refused can trip the meaning checks; those issues are reported already.
     if (!issues.hasSchemaIssues) throw err;

@@ -51,9 +51,18 @@ export class RequestContext {
   errorCode: ErrorCode | undefined = undefined;
   /** Origin of the upstream target that served the request. */
   target: string | undefined = undefined;
-  /** performance.now() when the upstream request was sent, and when its headers arrived. */
+  /** performance.now() when the upstream request was sent (the last attempt), and when its headers arrived. */
   upstreamStart = 0;
   upstreamHeaders = 0;
+  /** performance.now() when the first attempt was sent (0: the request never went upstream). */
+  upstreamFirstStart = 0;
+  /**
+   * Request body bytes counted as they streamed through the gateway: bodies without Content-Length (whose size
+   * the gateway meters). 0 for the rest, where Content-Length is exact.
+   */
+  bytesIn = 0;
+  /** Response body bytes written to the client (the upstream's body, or the gateway's own reply). */
+  bytesOut = 0;
   /** The request body to send on, when the gateway must watch it (size limit on a body without Content-Length). */
   body: AsyncIterable<Buffer> | undefined = undefined;
   /** Aborts the backend exchange in flight (set by the backend while one is). */

@@ -16,6 +16,8 @@ export const ERRORS = {
   payload_too_large: { status: 413, title: 'Payload too large' },
   uri_too_long: { status: 414, title: 'URI too long' },
   expectation_failed: { status: 417, title: 'Expectation failed' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  quota_exceeded: { status: 429, title: 'Quota exceeded' },
   headers_too_large: { status: 431, title: 'Request header fields too large' },
   internal_error: { status: 500, title: 'Internal error' },
   upstream_unavailable: { status: 502, title: 'Upstream unavailable' },
@@ -24,6 +26,7 @@ export const ERRORS = {
   no_healthy_upstream: { status: 503, title: 'No healthy upstream' },
   upstream_overloaded: { status: 503, title: 'Upstream overloaded' },
   auth_unavailable: { status: 503, title: 'Authentication unavailable' },
+  rate_limit_unavailable: { status: 503, title: 'Rate limiting unavailable' },
   upstream_timeout: { status: 504, title: 'Upstream timeout' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -127,7 +127,10 @@ export function sendReply(
     return;
   }
   if (ctx.method === 'HEAD' || body === undefined) r.end();
-  else r.end(body);
+  else {
+    ctx.bytesOut += typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    r.end(body);
+  }
 }
 
 export function problemReply(code: ErrorCode, detail?: string, headers?: Record<string, string>): Reply {

@@ -1,6 +1,8 @@
 import type { Logger } from '../core/logger.ts';
 import type { RedisConfigT } from '../config/schema/redis.ts';
+import { parseDuration } from '../config/units.ts';
 import { MemoryStore } from './memory-store.ts';
+import { RedisStore } from './redis-store.ts';
 import type { LimitStore } from './types.ts';
 
 /**
@@ -19,4 +21,39 @@ export type StoreFailurePolicy = 'fail-open' | 'fail-closed' | 'fallback-local';
 
 export interface RedisStoreFactory {
   (settings: RedisConfigT, logger: Logger): LimitStore;
+}
+
+const redisStores = new Map<string, RedisStore>();
+
+function redisIdentity(s: RedisConfigT): string {
+  const ms = (d: string | number | undefined) => (d === undefined ? null : parseDuration(d));
+  return JSON.stringify([s.url ?? null, s.cluster ?? null, s.keyPrefix ?? null, ms(s.timeout), ms(s.connectTimeout)]);
+}
+
+/**
+ * The Redis store for these settings: one per distinct settings in the process, shared by every policy and kept
+ * across config reloads (a reload that keeps `redis:` as it was keeps the connection). Policies must not close it;
+ * closeSharedStores does. Key layout the policies must follow: see RedisStore (every key of one call carries the
+ * client's hash tag: policies use `rl:{<policy-id>:<client-key>}:<limit-id>`).
+ */
+export const redisStore: RedisStoreFactory = (settings, logger) => {
+  const id = redisIdentity(settings);
+  let store = redisStores.get(id);
+  if (store === undefined || store.closed) {
+    store = new RedisStore(settings, logger);
+    redisStores.set(id, store);
+  }
+  return store;
+};
+
+/**
+ * Closes every shared store: quits the Redis connections and drops the local counters. For Gateway.stop; a later
+ * localStore() or redisStore() starts afresh.
+ */
+export async function closeSharedStores(): Promise<void> {
+  const stores = [...redisStores.values()];
+  redisStores.clear();
+  const memory = local;
+  local = undefined;
+  await Promise.allSettled([...stores.map((s) => s.close()), memory?.close()]);
 }

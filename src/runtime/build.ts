@@ -19,6 +19,7 @@ import { Value } from '@sinclair/typebox/value';
 import { AuthSettings, type AuthSettingsT } from '../config/schema/consumer.ts';
 import { consumerDispatch } from './consumer-scope.ts';
 import { compileRewrite } from './rewrite.ts';
+import { USAGE_PLAN, USAGE_PLAN_PRIORITY, compilePlans, planHandler, planSubscriptions, type CompiledPlan } from '../limits/plans.ts';
 
 /** Per-request limits and hygiene settings, parsed once. */
 export interface RequestLimits {
@@ -41,6 +42,8 @@ export interface Runtime {
   readonly globalChain: CompiledChain;
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly consumers: ConsumerDirectory;
+  /** Usage plans by name (the admin API reports their usage). */
+  readonly plans: ReadonlyMap<string, CompiledPlan>;
   readonly limits: RequestLimits;
   readonly paths: NormalizeOptions;
   /** undefined when no proxy is trusted: then no incoming forwarding header is believed. */
@@ -122,6 +125,11 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     if (inst) globalInstances.set(name, inst);
   }
 
+  // Usage plans: one policy per plan, shared by every route it covers; a route gets a throttle-phase handler when
+  // some consumer's plan covers it.
+  const plans = compilePlans(config, { redis: config.redis, logger }, issues);
+  const subscriptions = planSubscriptions(config, consumers, plans);
+
   const bodyDefault = parseSize(config.server?.maxBodyBytes ?? '10mb');
   const routes: CompiledRoute[] = [];
   const tableRoutes: TableRoute[] = [];
@@ -161,6 +169,8 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     if (methods.length > 0 || anonymous !== undefined) {
       handlers.push({ name: 'auth', h: { authenticate: composeAuthentication(methods, { mode: rc.auth?.mode ?? 'any', anonymous, headers: auth.upstreamHeaders, logger, route: rc.name }) } });
     }
+    const plan = planHandler(rc.name, subscriptions);
+    if (plan !== undefined) handlers.push({ name: USAGE_PLAN, h: plan });
     const upstream = rc.upstream !== undefined ? upstreams.get(rc.upstream) : undefined;
     const backend = upstream === undefined ? undefined : new UpstreamBackend(upstream, {
       host: rc.hostHeader ?? (rc.preserveHost ? 'preserve' : undefined),
@@ -205,6 +215,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     globalChain: compileChain([...globalInstances].map(([name, h]) => ({ name, h }))),
     upstreams,
     consumers,
+    plans,
     limits: {
       maxHeaders: server?.maxHeaders ?? 100,
       maxUrlBytes: parseSize(server?.maxUrlBytes ?? '8kb'),
@@ -234,7 +245,8 @@ function routeSecrets(handlers: readonly PluginHandlers[]): RouteSecrets {
 
 /**
  * Closes the upstreams of `old` that `next` no longer uses, once their requests in flight are done. With no `next`
- * (the gateway stops), also closes every plugin instance and the shared stores.
+ * (the gateway stops), also closes every plugin instance. Shared stores (Redis connections) are process-wide and
+ * may serve another gateway in the same process: the process closes them (`expeditor start` does, after stop).
  */
 export async function retireRuntime(old: Runtime, next: Runtime | undefined): Promise<void> {
   const keep = new Set(next ? [...next.upstreams.values()] : []);
@@ -245,8 +257,8 @@ export async function retireRuntime(old: Runtime, next: Runtime | undefined): Pr
 
 function compileChain(instances: ReadonlyArray<{ name: string; h: PluginHandlers }>): CompiledChain {
   const byPriority = [...instances].sort((a, b) => {
-    const pa = pluginByName.get(a.name)?.priority ?? 0;
-    const pb = pluginByName.get(b.name)?.priority ?? 0;
+    const pa = priorityOf(a.name);
+    const pb = priorityOf(b.name);
     return pb - pa || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   });
   const request: PhaseHandler[] = [];
@@ -263,6 +275,11 @@ function compileChain(instances: ReadonlyArray<{ name: string; h: PluginHandlers
     if (h.log) log.push(h.log);
   }
   return { request, response, log, plugins: byPriority.map((x) => x.name) };
+}
+
+/** A plugin's priority; the handlers the build adds itself (`auth`, `usage-plan`) have their own. */
+function priorityOf(name: string): number {
+  return pluginByName.get(name)?.priority ?? (name === USAGE_PLAN ? USAGE_PLAN_PRIORITY : 0);
 }
 
 function tableRoute(route: CompiledRoute, rc: RouteConfigT, index: number): TableRoute {

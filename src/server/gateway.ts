@@ -13,6 +13,7 @@ import { PROBLEM_CONTENT_TYPE, writeRawReply } from '../core/pipeline.ts';
 import { activateRuntime, buildRuntime, retireRuntime, type Runtime } from '../runtime/build.ts';
 import { createRequestHandler, createUpgradeHandler, markExpectContinue, type HandlerHost } from './handler.ts';
 import { startAdmin } from '../admin/server.ts';
+import { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import { randomUUID } from 'node:crypto';
 
 export interface GatewayOptions {
@@ -33,6 +34,7 @@ export class Gateway implements HandlerHost {
   #runtime: Runtime;
   readonly logger: Logger;
   readonly startedAt = new Date();
+  readonly metrics: GatewayMetrics;
   draining = false;
   #proxy: http.Server | http2.Http2SecureServer | undefined;
   #admin: http.Server | undefined;
@@ -45,6 +47,7 @@ export class Gateway implements HandlerHost {
     this.#runtime = runtime;
     this.logger = options.logger ?? stderrLogger;
     this.#source = options.source;
+    this.metrics = new GatewayMetrics(this, runtime.config.metrics);
   }
 
   get runtime(): Runtime {
@@ -53,6 +56,11 @@ export class Gateway implements HandlerHost {
 
   get reloads(): number {
     return this.#reloads;
+  }
+
+  /** Client connections open on the proxy listener. */
+  get openConnections(): number {
+    return this.#sockets.size;
   }
 
   /** Validates (if needed), builds and starts listening. Throws ConfigError for an unusable config. */
@@ -108,6 +116,7 @@ export class Gateway implements HandlerHost {
     }
     this.#runtime = next;
     this.#reloads++;
+    this.metrics.configure(next.config.metrics);
     this.logger.info('config applied', { hash: next.hash, routes: next.routes.length });
     void retireRuntime(old, next);
     return next;
@@ -211,6 +220,7 @@ export class Gateway implements HandlerHost {
       onRequest(req, res);
     });
     proxy.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.metrics.rejected('expectation_failed');
       const body = problemBody('expectation_failed', 'only "Expect: 100-continue" is supported', randomUUID());
       res.writeHead(417, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -250,6 +260,7 @@ export class Gateway implements HandlerHost {
       // HPE_INVALID_HEADER_TOKEN for the blank line); the byte it stopped at says what it really is.
       if (ec === 'bad_request' && stoppedAtBareLineEnd(err)) ec = 'request_smuggling';
     }
+    this.metrics.rejected(ec);
     rawProblem(socket, ec, detail);
   }
 }

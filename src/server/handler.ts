@@ -10,6 +10,7 @@ import { runLogPhase, runRequestPhases, sendRawReply, sendReply } from '../core/
 import { normalizeTarget } from '../router/normalize.ts';
 import { normalizeHost } from '../router/route-table.ts';
 import type { Runtime } from '../runtime/build.ts';
+import type { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import { checkRequest, closeConnection, normalizeIp } from './hygiene.ts';
 
 export interface HandlerHost {
@@ -17,6 +18,8 @@ export interface HandlerHost {
   readonly runtime: Runtime;
   readonly logger: Logger;
   readonly draining: boolean;
+  /** Counts every finished exchange for `GET /metrics` while `metrics.enabled`. */
+  readonly metrics: GatewayMetrics;
 }
 
 const kState = Symbol('expeditor.state');
@@ -40,6 +43,7 @@ interface ExchangeState {
   ctx: RequestContext;
   chain: CompiledChain;
   logger: Logger;
+  metrics: GatewayMetrics;
 }
 
 /** `miss`: no route took the request; the global plugins still run their request phases before the 404/405. */
@@ -122,15 +126,15 @@ function onResponseClose(this: GatewayResponse & { [kState]?: ExchangeState }): 
     ctx.clientGone = true;
     ctx.abortBackend?.(new GatewayError('bad_request', 'client closed the connection'));
   }
+  if (state.metrics.enabled) state.metrics.record(ctx);
   runLogPhase(ctx, state.chain, state.logger);
 }
 
 /** Streams the body through, refusing it past the limit while it flows (for bodies without Content-Length). */
-async function* limitBody(req: GatewayRequest, max: number): AsyncGenerator<Buffer> {
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > max) throw new GatewayError('payload_too_large', `body larger than ${max} bytes`);
+async function* limitBody(ctx: RequestContext, max: number): AsyncGenerator<Buffer> {
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    ctx.bytesIn += chunk.length;
+    if (ctx.bytesIn > max) throw new GatewayError('payload_too_large', `body larger than ${max} bytes`);
     yield chunk;
   }
 }
@@ -144,7 +148,7 @@ export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https'
     if (ctx.preflight) return sendReply(ctx, res, problem('method_not_allowed', 'preflight not answered by any plugin'), chain, logger);
     if (route.backend === undefined) return sendReply(ctx, res, problem('internal_error', 'route has no backend'), chain, logger);
     if (ctx.body === undefined && ctx.req.headers['content-length'] === undefined && needsBodyLimit(ctx.req)) {
-      ctx.body = limitBody(ctx.req, route.maxBodyBytes);
+      ctx.body = limitBody(ctx, route.maxBodyBytes);
     }
     sendContinueIfExpected(ctx.req, res);
     route.backend.serve(ctx, res);
@@ -153,7 +157,7 @@ export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https'
   return function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const rt = host.runtime;
     const { ctx, chain, reply, miss } = prepare(host, rt, req, scheme, performance.now());
-    (res as ServerResponse & { [kState]?: ExchangeState })[kState] = { ctx, chain, logger: host.logger };
+    (res as ServerResponse & { [kState]?: ExchangeState })[kState] = { ctx, chain, logger: host.logger, metrics: host.metrics };
     // A plugin that must read the body before deciding (a signature over it) has to invite it first.
     if ((req as GatewayRequest & { [kExpectContinue]?: boolean })[kExpectContinue] === true) ctx.sendContinue = () => sendContinueIfExpected(req, res);
     res.once('close', onResponseClose);
@@ -182,7 +186,10 @@ export function createUpgradeHandler(host: HandlerHost, scheme: 'http' | 'https'
     const rt = host.runtime;
     socket.on('error', () => {});
     const { ctx, chain, reply, miss } = prepare(host, rt, req, scheme, performance.now());
-    socket.once('close', () => runLogPhase(ctx, chain, host.logger));
+    socket.once('close', () => {
+      if (host.metrics.enabled) host.metrics.record(ctx);
+      runLogPhase(ctx, chain, host.logger);
+    });
     const go = (r: Reply | undefined) => {
       if (r !== undefined) return sendRawReply(ctx, socket, r, chain, host.logger);
       const route = ctx.route!;

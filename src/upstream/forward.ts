@@ -242,6 +242,7 @@ class Exchange extends HashInput implements Waiter {
     const handler = new ProxyHandler(this, target);
     this.current = handler;
     ctx.upstreamStart = performance.now();
+    if (this.attempts === 1) ctx.upstreamFirstStart = ctx.upstreamStart;
     target.pool.dispatch({
       path: ctx.upstreamQuery === '' ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.upstreamQuery}`,
       method: ctx.method as Dispatcher.HttpMethod,
@@ -425,7 +426,9 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.timer?.refresh();
-    const res = this.ex.res;
+    const ex = this.ex;
+    ex.ctx.bytesOut += chunk.length;
+    const res = ex.res;
     const ok = res.write(chunk);
     if (!ok) {
       // A response destroyed under us never drains: stop the upstream rather than wait on it forever.

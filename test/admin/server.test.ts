@@ -246,8 +246,9 @@ describe('admin API', () => {
       const a = await call(admin, 'GET', '/nope');
       assertProblem(a, 404, 'route_not_found');
       assert.deepEqual(a.body.endpoints, [
-        'GET /status', 'GET /routes', 'GET /schema', 'GET /consumers', 'GET /consumers/:name', 'GET /health/live', 'GET /health/ready',
-        'GET /upstreams', 'GET /upstreams/:name',
+        'GET /status', 'GET /routes', 'GET /schema', 'GET /consumers', 'GET /consumers/:name', 'GET /consumers/:name/usage', 'GET /plans',
+        'GET /health/live', 'GET /health/ready',
+        'GET /metrics', 'GET /upstreams', 'GET /upstreams/:name',
         'POST /upstreams/:name/targets/:id/drain', 'DELETE /upstreams/:name/targets/:id/drain', 'POST /config/validate', 'PUT /config',
       ]);
       assert.match(String(a.body.detail), /GET \/status, GET \/routes/);
@@ -289,7 +290,7 @@ describe('admin API with a token', () => {
   after(() => gw?.close());
 
   const requests: Array<[string, string, string?]> = [
-    ['GET', '/status'], ['GET', '/routes'], ['GET', '/schema'], ['GET', '/nope'],
+    ['GET', '/status'], ['GET', '/routes'], ['GET', '/schema'], ['GET', '/metrics'], ['GET', '/nope'],
     ['POST', '/config/validate', 'routes: []\n'], ['PUT', '/config', 'routes: []\n'],
   ];
 

@@ -84,3 +84,14 @@ export function simpleConfig(upstreamUrl: string, routes: Array<Record<string, u
     ...extra,
   };
 }
+
+/** The statuses of `n` requests sent one after another (bodies read, so connections are reused). */
+export async function statuses(url: string, n: number, init: RequestInit = {}): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(url, init);
+    await res.arrayBuffer();
+    out.push(res.status);
+  }
+  return out;
+}

@@ -62,7 +62,7 @@ describe('access-log through a gateway', () => {
     const res = await request(`${gw.url}/orders//42?page=2&sort=asc`, {
       method: 'POST', body: 'hello', headers: { 'user-agent': 'test-agent/1.0', 'x-request-id': 'req-1', 'content-type': 'text/plain' },
     });
-    await res.body.text();
+    const echoed = await res.body.text();
     assert.equal(res.statusCode, 200);
     const [line, ...rest] = await readLines(file, 1);
     assert.equal(rest.length, 0);
@@ -80,6 +80,7 @@ describe('access-log through a gateway', () => {
     assert.equal(line.userAgent, 'test-agent/1.0');
     assert.equal(line.target, up.url);
     assert.equal(line.bytesIn, 5);
+    assert.equal(line.bytesOut, Buffer.byteLength(echoed), 'the body bytes the client got');
     for (const k of ['latency', 'upstreamLatency', 'gatewayLatency'] as const) {
       assert.equal(typeof line[k], 'number', k);
       assert.ok((line[k] as number) > 0, `${k} > 0`);

@@ -94,6 +94,7 @@ export const consumerFields = {
   groups: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Groups the consumer belongs to (for `acl` and per-group limits); sent upstream as `X-Consumer-Groups`.' }),
   metadata: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { default: {}, description: 'Free-form values (plan, tenant…) that plugins and logs can read.' }),
   credentials: Type.Array(CredentialConfig, { default: [], description: 'How this consumer proves who it is; any number, of any types.' }),
+  plan: Type.Optional(Type.String({ minLength: 1, description: 'The usage plan (a name under `plans`) the consumer subscribes to: its throttle and quota apply to the consumer\'s requests on the routes it covers.' })),
 };
 
 export const HeaderName = (description: string, def: string) =>

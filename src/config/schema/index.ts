@@ -6,6 +6,8 @@ import { UpstreamConfig } from './upstream.ts';
 import { routeFields } from './route.ts';
 import { AuthSettings, RouteAuthConfig, consumerFields } from './consumer.ts';
 import { RedisConfig } from './redis.ts';
+import { MetricsConfig } from './observability.ts';
+import { PlanConfig } from './plan.ts';
 
 /** `plugins:` object: one optional key per shipped plugin, so a misspelt plugin name is an unknown-key error. */
 function pluginsSchema(description: string) {
@@ -39,8 +41,10 @@ export const ConfigSchema = Strict({
   upstreams: Type.Optional(Type.Record(Type.String(), UpstreamConfig, { description: `Upstream pools by name. A name has ${NAME_RULE}.` })),
   auth: Type.Optional(AuthSettings),
   consumers: Type.Optional(Type.Record(Type.String(), ConsumerConfig, { description: `Consumers by name. A name has ${NAME_RULE}.` })),
+  plans: Type.Optional(Type.Record(Type.String(), PlanConfig, { description: `Usage plans by name (see docs/rate-limiting.md). A name has ${NAME_RULE}.` })),
   routes: Type.Array(RouteConfig, { default: [], description: 'Routes. Order does not matter: precedence is by host, priority, then path specificity (see docs/routing.md).' }),
   plugins: Type.Optional(PluginsConfig),
+  metrics: Type.Optional(MetricsConfig),
 }, {
   $id: 'https://expeditor.dev/schema/expeditor.schema.json',
   title: 'Expeditor configuration',
@@ -51,3 +55,4 @@ export type Config = Static<typeof ConfigSchema>;
 export type RouteConfigT = Static<typeof RouteConfig>;
 export type UpstreamConfigT = Static<typeof UpstreamConfig>;
 export type ConsumerConfigT = Static<typeof ConsumerConfig>;
+export type { PlanConfigT } from './plan.ts';

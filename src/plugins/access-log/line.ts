@@ -97,7 +97,8 @@ export function buildLine(ctx: Readonly<RequestContext>, format: LineFormat): Re
     gatewayLatency: f.gatewayLatency ? ms(upStart > 0 ? upStart - ctx.startTime : latency) : undefined,
     errorCode: f.errorCode ? ctx.errorCode : undefined,
     authError: f.authError ? authReasons(ctx) : undefined,
-    bytesIn: f.bytesIn ? contentLength(ctx) : undefined,
+    bytesIn: f.bytesIn ? contentLength(ctx) ?? (ctx.bytesIn > 0 ? ctx.bytesIn : undefined) : undefined,
+    bytesOut: f.bytesOut ? ctx.bytesOut : undefined,
     aborted: f.aborted && ctx.clientGone ? true : undefined,
     headers: format.headers === undefined ? undefined : headerValues(ctx, format.headers, format),
   };
