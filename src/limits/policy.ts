@@ -82,7 +82,7 @@ export class Policy {
   check(ctx: RequestContext): PhaseResult | Promise<PhaseResult> {
     const key = this.#key(ctx);
     if (key === undefined) {
-      this.#count('skipped', 'none');
+      this.#count(ctx, 'skipped', 'none');
       return undefined;
     }
     const now = limitClock.now();
@@ -91,10 +91,10 @@ export class Policy {
     try {
       result = this.#store().hit(checks, now);
     } catch (err) {
-      return this.#failed(err, key.cls);
+      return this.#failed(ctx, err, key.cls);
     }
     if (isPromise<readonly LimitState[]>(result)) {
-      return result.then((states) => this.#decide(ctx, checks, states, key.cls), (err: unknown) => this.#failed(err, key.cls));
+      return result.then((states) => this.#decide(ctx, checks, states, key.cls), (err: unknown) => this.#failed(ctx, err, key.cls));
     }
     return this.#decide(ctx, checks, result, key.cls);
   }
@@ -130,7 +130,7 @@ export class Policy {
     const degraded = states.length > 0 ? degradation(states[0]!) : undefined;
     if (degraded === 'fail-open') {
       // Admitted unchecked: there is no budget to tell the client about.
-      this.#count('failed_open', cls);
+      this.#count(ctx, 'failed_open', cls);
       return undefined;
     }
     let refused = -1;
@@ -149,11 +149,11 @@ export class Policy {
     }
     if (this.#headers.draft || this.#headers.legacy) recordLimitHeaders(ctx, this.#headerItems(checks, states));
     if (refused < 0) {
-      this.#count(degraded === undefined ? 'allowed' : 'fallback_allowed', cls);
+      this.#count(ctx, degraded === undefined ? 'allowed' : 'fallback_allowed', cls);
       return undefined;
     }
     const code = quotaRefused ? 'quota_exceeded' : 'rate_limited';
-    this.#count(degraded === undefined ? code : 'fallback_limited', cls);
+    this.#count(ctx, degraded === undefined ? code : 'fallback_limited', cls);
     const retryAfter = Math.max(1, ceilSeconds(retryMs));
     const limit = this.limits[refused]!;
     const detail = quotaRefused
@@ -179,18 +179,20 @@ export class Policy {
     return items;
   }
 
-  #failed(err: unknown, cls: string): PhaseResult {
+  #failed(ctx: RequestContext, err: unknown, cls: string): PhaseResult {
     if (!(err instanceof StoreUnavailable)) throw err;
     if (this.#failure === 'fail-closed') {
-      this.#count('failed_closed', cls);
+      this.#count(ctx, 'failed_closed', cls);
       return { status: 503, code: 'rate_limit_unavailable', detail: `the ${this.#hasQuota ? 'quota' : 'rate limit'} store is unavailable`, headers: UNAVAILABLE_HEADERS };
     }
     // fail-open (fallback-local answers from its local buckets and does not get here): through, unlimited.
-    this.#count('failed_open', cls);
+    this.#count(ctx, 'failed_open', cls);
     return undefined;
   }
 
-  #count(outcome: LimitOutcome, cls: string): void {
+  /** Counts the decision for /metrics and records it on the request for the access log (the last policy's wins). */
+  #count(ctx: RequestContext, outcome: LimitOutcome, cls: string): void {
+    ctx.vars.rateLimit = outcome;
     const id = `${cls}\u0000${outcome}`;
     let c = this.#counters.get(id);
     if (c === undefined) this.#counters.set(id, (c = limitStats.counter({ policy: this.id, source: this.source, key: cls, outcome })));

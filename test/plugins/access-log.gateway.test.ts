@@ -335,3 +335,22 @@ describe('access-log when the gateway stops', () => {
     assert.equal(lines.at(-1)!.path, '/n/19');
   });
 });
+
+describe('access-log and rate limits', () => {
+  it('records the rate-limit decision of each request', async (t) => {
+    const file = join(tempDir(t), 'access.log');
+    const up = await startUpstream();
+    t.after(() => up.close());
+    const gw = await startGateway(simpleConfig(up.url, [
+      { name: 'r', match: { path: '/*' }, plugins: { 'rate-limit': { limits: [{ rate: '1/m', burst: 1 }], by: 'ip' } } },
+    ], { plugins: { 'access-log': { destination: { file } } } }));
+    t.after(() => gw.close());
+    assert.equal((await fetch(`${gw.url}/a`)).status, 200);
+    assert.equal((await fetch(`${gw.url}/b`)).status, 429);
+    const lines = await readLines(file, 2);
+    assert.deepEqual(lines.map((l) => [l.path, l.status, l.rateLimit, l.errorCode]), [
+      ['/a', 200, 'allowed', undefined],
+      ['/b', 429, 'rate_limited', 'rate_limited'],
+    ]);
+  });
+});

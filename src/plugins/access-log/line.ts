@@ -97,6 +97,7 @@ export function buildLine(ctx: Readonly<RequestContext>, format: LineFormat): Re
     gatewayLatency: f.gatewayLatency ? ms(upStart > 0 ? upStart - ctx.startTime : latency) : undefined,
     errorCode: f.errorCode ? ctx.errorCode : undefined,
     authError: f.authError ? authReasons(ctx) : undefined,
+    rateLimit: f.rateLimit ? ctx.vars.rateLimit as string | undefined : undefined,
     bytesIn: f.bytesIn ? contentLength(ctx) ?? (ctx.bytesIn > 0 ? ctx.bytesIn : undefined) : undefined,
     bytesOut: f.bytesOut ? ctx.bytesOut : undefined,
     aborted: f.aborted && ctx.clientGone ? true : undefined,
