@@ -17,7 +17,7 @@ import { VARIANT_USAGE, measure, testBed, withUsage, type Variant } from './lib/
 
 const USAGE = `usage: node bench/limits.ts [options]\n${VARIANT_USAGE}`;
 
-const limiter = (storage: 'local' | 'redis') => `{ rate-limit: { limits: [{ rate: 1000000000/s, burst: 1000000000 }], by: ip, storage: ${storage} } }`;
+const limiter = (storage: 'local' | 'redis') => `{ rate-limit: { limits: [{ rate: 1000000/s, burst: 1000000000 }], by: ip, storage: ${storage} } }`;
 
 runBench(() => withUsage(USAGE, async (opts) => {
   if (!commandExists('redis-server')) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
