@@ -7,6 +7,7 @@ import { parseConfigText, type LoadedConfig } from '../config/load.ts';
 import { validateConfig } from '../config/validate.ts';
 import { ERRORS, PROBLEM_TYPE_BASE, type ErrorCode } from '../core/errors.ts';
 import { consumerView } from '../identity/view.ts';
+import { storeHealth } from '../limits/health.ts';
 import { planUsage, planView } from '../limits/plans.ts';
 import { StoreUnavailable } from '../limits/types.ts';
 import type { Logger } from '../core/logger.ts';
@@ -115,9 +116,14 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
     // Probes for load balancers and Kubernetes: live while the process answers; ready while a config is loaded and
     // the gateway is not draining (later: and its required stores are reachable).
     'GET /health/live': () => [200, { status: 'live' }],
-    'GET /health/ready': () => host.draining
-      ? [503, problem('shutting_down', 'the gateway is draining', randomUUID())]
-      : [200, { status: 'ready' }],
+    'GET /health/ready': () => {
+      if (host.draining) return [503, problem('shutting_down', 'the gateway is draining', randomUUID())];
+      const stores = storeHealth(host.runtime.config, host.logger);
+      if (stores.required && stores.redis === 'down') {
+        return [503, { ...problem('rate_limit_unavailable', 'Redis is down and a rate limit fails closed without it', randomUUID()), stores: { redis: 'down' } }];
+      }
+      return [200, stores.redis === undefined ? { status: 'ready' } : { status: 'ready', stores: { redis: stores.redis } }];
+    },
     // Prometheus text format (docs/observability.md); 404 while metrics are disabled.
     'GET /metrics': async () => {
       if (!host.metrics.enabled) return notFound('metrics are disabled (metrics.enabled: false)');

@@ -248,6 +248,11 @@ export class RedisStore implements LimitStore {
     return this.#closed;
   }
 
+  /** Whether the connection is up now (readiness probes; no round trip). */
+  get connected(): boolean {
+    return !this.#closed && this.#client.status === 'ready';
+  }
+
   /** Waits until the connection is ready (tests; startup checks). Rejects after `ms`. */
   async ready(ms = 5000): Promise<void> {
     if (this.#client.status === 'ready') return;
