@@ -103,6 +103,10 @@ export const HeaderName = (description: string, def: string) =>
 export const AuthSettings = Strict({
   keySecret: Type.Optional(Type.String({ minLength: 16, description: 'Server secret for `hmac-sha256:` API key hashes. Write `${env:NAME}` rather than the value; changing it invalidates those keys.' })),
   realm: Type.String({ default: 'expeditor', description: 'Realm named in `WWW-Authenticate` challenges.' }),
+  passwordChecks: Strict({
+    maxConcurrent: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Password hashes (basic-auth logins not in its cache) computed at once in the process. They run on Node\'s thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), shared with DNS and file I/O: keep this below its size.' }),
+    maxQueued: Type.Integer({ minimum: 0, maximum: 100000, default: 64, description: 'Logins waiting for a hash slot, in arrival order; more are answered 503 `auth_unavailable` at once (a flood of wrong passwords cannot stall the gateway).' }),
+  }, { default: {}, description: 'Bounds on password hashing across the process.' }),
   upstreamHeaders: Strict({
     consumerId: HeaderName('Carries the consumer\'s id.', 'X-Consumer-Id'),
     consumerUsername: HeaderName('Carries the consumer\'s name.', 'X-Consumer-Username'),

@@ -5,6 +5,7 @@ import { decoyHash, hasArgon2, parsePasswordHash, PasswordHashError, verifyPassw
 import { ABSENT, credentialState, invalid, type AuthResult } from '../../identity/types.ts';
 import { BasicAuthConfig } from './schema.ts';
 import { SuccessCache } from './success-cache.ts';
+import { passwordGate } from '../../identity/hash-gate.ts';
 
 interface UserEntry {
   readonly hash: PasswordHash;
@@ -17,6 +18,7 @@ interface UserEntry {
 const TOKEN68 = /^[A-Za-z0-9+/]+={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const MALFORMED = invalid('malformed Basic credentials');
+const BUSY: AuthResult = Object.freeze({ outcome: 'unavailable', reason: 'too many password checks in progress (auth.passwordChecks)' });
 
 /** User id and password from a `Basic` Authorization value (RFC 7617, UTF-8); undefined when malformed. */
 export function parseBasic(token: string): { user: string; password: string } | undefined {
@@ -66,9 +68,17 @@ export const basicAuth = definePlugin({
       return entry.success;
     };
 
-    const verify = async (ctx: RequestContext, user: string, password: string, cacheKey: string | undefined): Promise<AuthResult> => {
+    passwordGate.maxConcurrent = scope.auth.passwordChecks.maxConcurrent;
+    passwordGate.maxQueued = scope.auth.passwordChecks.maxQueued;
+
+    const verify = (ctx: RequestContext, user: string, password: string, cacheKey: string | undefined): AuthResult | Promise<AuthResult> => {
       const entry = users.get(user);
-      const ok = await verifyPassword(entry?.hash ?? decoy, password);
+      const checked = passwordGate.run(() => verifyPassword(entry?.hash ?? decoy, password));
+      if (checked === undefined) return BUSY;
+      return checked.then((ok) => judge(ctx, entry, ok, cacheKey));
+    };
+
+    const judge = (ctx: RequestContext, entry: UserEntry | undefined, ok: boolean, cacheKey: string | undefined): AuthResult => {
       if (entry === undefined) return invalid('unknown user');
       if (!ok) return invalid('wrong password');
       const now = Date.now();
