@@ -4,6 +4,8 @@ import type { PhaseHandler, PhaseResult } from '../core/plugin.ts';
 import { problem, type Reply } from '../core/reply.ts';
 import type { AuthSettingsT, RouteAuthConfigT } from '../config/schema/consumer.ts';
 import type { AuthResult, Authenticator, Consumer, Identity } from './types.ts';
+import { headerSafe } from './header-safe.ts';
+export { headerSafe };
 
 export interface NamedAuthenticator {
   readonly name: string;
@@ -121,9 +123,9 @@ function grant(ctx: RequestContext, identity: Identity, names: AuthSettingsT['up
   const h = ctx.requestHeaders;
   const c = identity.consumer;
   if (c !== undefined) {
-    h.setHeader(names.consumerId, headerSafe(c.id));
+    h.setHeader(names.consumerId, c.idHeader);
     h.setHeader(names.consumerUsername, c.name);
-    if (c.groups.length > 0) h.setHeader(names.consumerGroups, headerSafe(c.groups.join(',')));
+    if (c.groups.length > 0) h.setHeader(names.consumerGroups, c.groupsHeader);
   }
   if (identity.subject !== undefined) h.setHeader(names.subject, headerSafe(identity.subject));
   if (identity.scopes.length > 0) h.setHeader(names.scopes, headerSafe(identity.scopes.join(' ')));
@@ -131,13 +133,6 @@ function grant(ctx: RequestContext, identity: Identity, names: AuthSettingsT['up
   return undefined;
 }
 
-/**
- * A value as it can travel in a header: printable ASCII as is; anything else (a non-ASCII user name, a control
- * character in a token's `sub`) percent-encoded as UTF-8, so it arrives intact and can never split a header.
- */
-export function headerSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
-}
 
 /** The identity header names that the built-in prefixes (X-Consumer-, X-Authenticated-) do not already cover. */
 export function extraOwnedHeaders(names: AuthSettingsT['upstreamHeaders']): ReadonlySet<string> | undefined {

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema/index.ts';
 import type { CredentialConfigT, CredentialType } from '../config/schema/consumer.ts';
 import type { Consumer } from './types.ts';
+import { headerSafe } from './header-safe.ts';
 
 export interface CredentialEntry<T extends CredentialType> {
   readonly consumer: Consumer;
@@ -27,6 +28,8 @@ export class ConsumerDirectory {
         groups,
         groupSet: new Set(groups),
         metadata: Object.freeze({ ...(c.metadata ?? {}) }),
+        idHeader: headerSafe(c.id ?? name),
+        groupsHeader: headerSafe(groups.join(',')),
       });
       this.#byName.set(name, consumer);
       this.#byId.set(consumer.id, consumer);

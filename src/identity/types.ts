@@ -8,6 +8,9 @@ export interface Consumer {
   readonly groups: readonly string[];
   readonly groupSet: ReadonlySet<string>;
   readonly metadata: Readonly<Record<string, string | number | boolean>>;
+  /** `id` and the groups as they travel in upstream headers (percent-encoded when not printable ASCII), built once. */
+  readonly idHeader: string;
+  readonly groupsHeader: string;
 }
 
 /** Who a request is, once an authentication method accepted it. */

@@ -18,7 +18,7 @@ import { context } from '../plugins/support.ts';
 const T0 = 1_754_000_000_000;
 
 function consumer(name: string, groups: string[] = []): Consumer {
-  return { name, id: name, groups, groupSet: new Set(groups), metadata: {} };
+  return { name, id: name, groups, groupSet: new Set(groups), metadata: {}, idHeader: name, groupsHeader: groups.join(',') };
 }
 
 function ctxFor(o: { consumer?: Consumer; ip?: string; headers?: Record<string, string>; credentialId?: string; route?: string } = {}): RequestContext {

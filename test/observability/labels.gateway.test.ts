@@ -44,7 +44,7 @@ describe('label cardinality', () => {
       assert.ok(r.status === 200 || r.status === 404, `${path}: ${r.status}`);
     };
     await sendMany(10_000, 16, one);
-    await settle();
+    await settle(gw);
     const s = await scrape(gw.adminUrl!);
     const series = gatewaySeries(s);
     // Two routes and "(none)", five methods and OTHER, two status classes, and histograms of 14 samples per series:
@@ -63,7 +63,7 @@ describe('label cardinality', () => {
 
     // A second wave of new paths adds no series at all.
     await sendMany(2000, 16, (i) => one(10_000 + i));
-    await settle();
+    await settle(gw);
     assert.equal(gatewaySeries(await scrape(gw.adminUrl!)).length, series.length);
   });
 
@@ -72,7 +72,7 @@ describe('label cardinality', () => {
       for (let n = 0; n < 2; n++) assert.equal((await send(gw.url, '/keyed', { headers: { apikey: key } })).status, 200, `app-${i}`);
     }
     assert.equal((await send(gw.url, '/keyed')).status, 401);
-    await settle();
+    await settle(gw);
     const s = await scrape(gw.adminUrl!);
     const consumers = s.find('expeditor_consumer_requests_total');
     assert.deepEqual(consumers.map((x) => [x.labels.consumer, x.labels.status_class, x.value]), [
@@ -83,7 +83,7 @@ describe('label cardinality', () => {
   it('authentication failures by route, outcome and method', async () => {
     assert.equal((await send(gw.url, '/keyed')).status, 401);
     for (let i = 0; i < 3; i++) assert.equal((await send(gw.url, '/keyed', { headers: { apikey: generateApiKey() } })).status, 401);
-    await settle();
+    await settle(gw);
     const s = await scrape(gw.adminUrl!);
     // One absent request came from the test before.
     assert.equal(s.value('expeditor_auth_failures_total', { route: 'keyed', outcome: 'absent', auth_method: '(none)' }), 2);

@@ -58,7 +58,7 @@ describe('GET /metrics after known traffic', () => {
     for (let i = 0; i < 2; i++) assert.equal((await send(gw.url, '/b')).status, 502);
     for (let i = 0; i < 2; i++) assert.equal((await send(gw.url, '/slow')).status, 200);
     assert.equal((await send(gw.url, '/menu', { method: 'POST' })).status, 405);
-    await settle();
+    await settle(gw);
     const s = await scrape(gw.adminUrl!);
     assert.equal(s.status, 200);
     assert.equal(s.contentType, 'text/plain; version=0.0.4; charset=utf-8');
@@ -127,7 +127,7 @@ describe('GET /metrics after known traffic', () => {
     assert.equal((await send(gw.url, '/a/x', { method: 'POST', body: 'z'.repeat(333), chunked: true })).status, 200);
     const menu = await send(gw.url, '/menu');
     assert.equal(menu.body, 'soup');
-    await settle();
+    await settle(gw);
     const s = await scrape(gw.adminUrl!);
     assert.equal(s.value('expeditor_http_request_bytes_total', { route: 'a' }), inBefore + 1333);
     assert.equal(s.value('expeditor_http_response_bytes_total', { route: 'menu' }), outBefore + 4);
@@ -139,7 +139,7 @@ describe('GET /metrics after known traffic', () => {
     assert.equal(statusOf(raw), 400);
     const foo = await rawRequest(gw.url, 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(statusOf(foo), 400);
-    await settle();
+    await settle(gw);
     const s = await scrape(gw.adminUrl!);
     assert.equal(s.value('expeditor_server_rejected_requests_total', { code: 'request_smuggling' }), 1);
     assert.equal(s.value('expeditor_server_rejected_requests_total', { code: 'bad_request' }), 1);
@@ -207,12 +207,12 @@ describe('GET /metrics with metrics disabled', () => {
 
     for (let i = 0; i < 5; i++) assert.equal((await send(gw.url, '/a')).status, 200);
     assert.equal((await send(gw.url, '/nope')).status, 404);
-    await settle();
+    await settle(gw);
     assert.equal(record.mock.callCount(), 0);
 
     await gw.gateway.apply({ ...config(true), listen: gw.gateway.runtime.config.listen, admin: gw.gateway.runtime.config.admin });
     assert.equal((await send(gw.url, '/a')).status, 200);
-    await settle();
+    await settle(gw);
     assert.equal(record.mock.callCount(), 1);
     const s = await scrape(gw.adminUrl!);
     assert.equal(s.status, 200);

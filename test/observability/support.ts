@@ -93,9 +93,13 @@ export async function scrapeUntil(adminUrl: string, check: (s: Scrape) => boolea
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
+/** Requests sent through `send` to each gateway (by origin), for `settle` to wait for. */
+const sent = new Map<string, number>();
+
 /** One request through the proxy; resolves with the status and body once the response is complete. */
 export function send(base: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean } = {}): Promise<{ status: number; body: string }> {
   const url = new URL(path, base);
+  sent.set(url.origin, (sent.get(url.origin) ?? 0) + 1);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...options.headers };
     if (options.body !== undefined && !options.chunked) headers['content-length'] = Buffer.byteLength(options.body);
@@ -119,5 +123,25 @@ export async function sendMany(count: number, concurrency: number, one: (i: numb
   }));
 }
 
-/** The metrics recorded when the response closes, which can be just after the client has it all: wait a tick. */
-export const settle = () => new Promise((r) => setTimeout(r, 20));
+/**
+ * Metrics are recorded when the response closes, which can be just after the client has it all: waits until the
+ * gateway has counted at least every request `send` sent it. With metrics disabled (404) there is nothing to wait
+ * for but a turn of the event loop: the callers then assert that nothing was recorded.
+ */
+export async function settle(gw: { url: string; adminUrl: string | undefined }): Promise<void> {
+  const origin = new URL(gw.url).origin;
+  const expected = sent.get(origin) ?? 0;
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const s = await scrape(gw.adminUrl!);
+    if (s.status === 404) {
+      // Disabled: what was sent until now is never counted, so a later settle waits only for later requests.
+      sent.set(origin, 0);
+      return new Promise((r) => setImmediate(r));
+    }
+    const counted = s.find('expeditor_http_requests_total').reduce((n, x) => n + x.value, 0);
+    if (counted >= expected) return;
+    if (Date.now() > deadline) assert.fail(`the gateway counted ${counted} of ${expected} requests`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -66,7 +66,7 @@ export const jwt = definePlugin({
       const { token } = found;
       if (token.length > MAX_TOKEN_LENGTH) return refuse('token too long');
       const hit = verified.get(token);
-      if (hit !== undefined) return accept(ctx, found.place, hit.claims, byIssuer.get(hit.issuer ?? '') ?? fallback!, decodeProtectedHeader(token));
+      if (hit !== undefined) return accept(ctx, found.place, hit.claims, byIssuer.get(hit.issuer ?? '') ?? fallback!, hit.kid);
       return verify(ctx, found.place, token);
     };
 
@@ -84,12 +84,12 @@ export const jwt = definePlugin({
       if (verifier === undefined) return refuse(`issuer ${JSON.stringify(iss)} not trusted`);
       const v = await verifier.verify(token, header);
       if (!v.ok) return v.unavailable ? { outcome: 'unavailable', reason: v.reason } : refuse(v.reason);
-      verified.set(token, verifier.issuer, v.claims);
-      return accept(ctx, place, v.claims, verifier, header);
+      verified.set(token, verifier.issuer, v.claims, typeof header.kid === 'string' ? header.kid : undefined);
+      return accept(ctx, place, v.claims, verifier, typeof header.kid === 'string' ? header.kid : undefined);
     };
 
-    const accept = (ctx: RequestContext, place: TokenPlace, claims: JWTPayload, verifier: IssuerVerifier, header: JWSHeaderParameters): AuthResult => {
-      const credentialId = `jwt:${claims.iss ?? 'static'}${typeof header.kid === 'string' ? `#${header.kid}` : ''}`;
+    const accept = (ctx: RequestContext, place: TokenPlace, claims: JWTPayload, verifier: IssuerVerifier, kid: string | undefined): AuthResult => {
+      const credentialId = `jwt:${claims.iss ?? 'static'}${kid !== undefined ? `#${kid}` : ''}`;
       const identity = tokenIdentity(subjects, claims, verifier, claims.iss, 'jwt', credentialId);
       if (typeof identity === 'string') return refuse(identity);
       if (config.hideCredentials) source.hide(ctx, place);

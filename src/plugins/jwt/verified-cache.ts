@@ -3,6 +3,8 @@ import type { JWTPayload } from 'jose';
 interface Entry {
   readonly claims: JWTPayload;
   readonly issuer: string | undefined;
+  /** The token header's `kid`, kept so a hit needs no decoding at all. */
+  readonly kid: string | undefined;
   /** ms since the epoch after which the entry is not used. */
   readonly until: number;
 }
@@ -48,7 +50,7 @@ export class VerifiedTokens {
     return e;
   }
 
-  set(token: string, issuer: string | undefined, claims: JWTPayload): void {
+  set(token: string, issuer: string | undefined, claims: JWTPayload, kid?: string): void {
     if (!this.enabled) return;
     const now = this.#now();
     let until = now + this.#ttl;
@@ -56,6 +58,6 @@ export class VerifiedTokens {
     if (this.#maxAgeMs !== undefined && typeof claims.iat === 'number') until = Math.min(until, claims.iat * 1000 + this.#maxAgeMs + this.#skewMs);
     if (until <= now) return;
     if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(token, { claims, issuer, until });
+    this.#entries.set(token, { claims, issuer, kid, until });
   }
 }
