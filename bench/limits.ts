@@ -10,23 +10,17 @@
 // Targets (issue 5): the local limiter costs under 5% of throughput, the Redis limiter under 25%.
 // See docs/benchmarks.md, "Rate limiting".
 
-import path from 'node:path';
 import { runBench } from './lib/lifecycle.ts';
-import { commandExists, freePort, start } from './lib/procs.ts';
-import { VARIANT_USAGE, measure, testBed, withUsage, type Variant } from './lib/variants.ts';
+import { VARIANT_USAGE, benchRedis, measure, testBed, withUsage, type Variant } from './lib/variants.ts';
 
 const USAGE = `usage: node bench/limits.ts [options]\n${VARIANT_USAGE}`;
 
 const limiter = (storage: 'local' | 'redis') => `{ rate-limit: { limits: [{ rate: 1000000/s, burst: 1000000000 }], by: ip, storage: ${storage} } }`;
 
 runBench(() => withUsage(USAGE, async (opts) => {
-  if (!commandExists('redis-server')) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
   const bed = await testBed('limits', opts);
-  const redisPort = await freePort();
-  start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    cpu: opts.loadCpu, logFile: path.join(bed.dir, 'redis.log'),
-  });
-  const { base, proc } = await bed.expeditor(`redis: { url: "redis://127.0.0.1:${redisPort}" }
+  const redisUrl = await benchRedis(bed, opts);
+  const { base, proc } = await bed.expeditor(`redis: { url: "${redisUrl}" }
 upstreams:
   bench: { targets: [{ url: "${bed.upstreamUrl}" }] }
 routes:

@@ -112,6 +112,16 @@ export async function testBed(name: string, opts: VariantOptions): Promise<Bed> 
   };
 }
 
+/** A redis-server for the benchmark (no persistence) on the load CPU; returns its URL. */
+export async function benchRedis(bed: Bed, opts: VariantOptions): Promise<string> {
+  if (!commandExists('redis-server')) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
+  const port = await freePort();
+  start('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    cpu: opts.loadCpu, logFile: path.join(bed.dir, 'redis.log'),
+  });
+  return `redis://127.0.0.1:${port}`;
+}
+
 function headerObject(headers: readonly string[]): Record<string, string> {
   return Object.fromEntries(headers.map((x) => [x.slice(0, x.indexOf(':')), x.slice(x.indexOf(':') + 1).trim()]));
 }

@@ -14,8 +14,12 @@ import type { Logger } from '../core/logger.ts';
 import { PROBLEM_CONTENT_TYPE } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/build.ts';
 import type { GatewayMetrics } from '../observability/gateway-metrics.ts';
+import type { GatewayAnalytics } from '../observability/analytics/analytics.ts';
+import { parseAnalyticsQuery } from '../observability/analytics/query-params.ts';
 import { listenOn } from '../server/gateway.ts';
 import { VERSION } from '../version.ts';
+import { cacheStoreStats, openConfiguredStores, purgeAll } from '../cache/stores.ts';
+import type { PurgeSelector } from '../cache/store.ts';
 
 /** What the admin API needs from the gateway. */
 export interface AdminHost {
@@ -26,6 +30,7 @@ export interface AdminHost {
   /** True once SIGTERM (or stop()) began: the gateway no longer takes new requests. */
   readonly draining: boolean;
   readonly metrics: GatewayMetrics;
+  readonly analytics: GatewayAnalytics;
   /** Validates, builds and swaps in a config; throws ConfigError (the live runtime untouched) when it cannot. */
   apply(input: unknown): Promise<Runtime>;
 }
@@ -45,7 +50,7 @@ export const ADMIN_MAX_BODY = 5 * 1024 * 1024;
 /** Config sections read once at start; a new config that changes them is applied, but they wait for a restart. */
 const STATIC_SECTIONS = ['listen', 'admin'] as const;
 
-type Handler = (body: Buffer, params: Record<string, string>) => Promise<[number, unknown]> | [number, unknown];
+type Handler = (body: Buffer, params: Record<string, string>, query: URLSearchParams) => Promise<[number, unknown]> | [number, unknown];
 
 /**
  * The admin API: its own listener (loopback by default), never the proxy port. When a token is configured every
@@ -130,6 +135,25 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       const { contentType, body } = await host.metrics.scrape();
       return [200, new TextBody(body, contentType)];
     },
+    // Per-minute rollups of the last 24 hours (docs/observability.md, "Built-in analytics"); 404 while disabled.
+    'GET /analytics': async (_body, _p, query) => {
+      const analytics = host.analytics;
+      if (!analytics.enabled) return notFound('analytics are disabled (analytics.enabled: false)');
+      const parsed = parseAnalyticsQuery(query, Date.now(), { topN: analytics.topN, sharing: analytics.sharing !== undefined });
+      if (!parsed.ok) {
+        const detail = parsed.errors.map((e) => `${e.param} ${e.message}`).join('; ');
+        return [400, { ...problem('bad_request', `invalid query: ${detail}`, randomUUID()), errors: parsed.errors }];
+      }
+      return [200, await analytics.query(parsed.query)];
+    },
+    // The response cache (docs/caching.md): what the stores hold, and purging.
+    'GET /cache': () => [200, cacheStoreStats()],
+    'POST /cache/purge': async (body) => {
+      const selector = purgeSelector(body);
+      if (typeof selector === 'string') return [400, problem('bad_request', selector, randomUUID())];
+      openConfiguredStores(host.runtime.config, host.logger);
+      return [200, { purged: await purgeAll(selector) }];
+    },
     'GET /upstreams': () => [200, { upstreams: [...host.runtime.upstreams.values()].map((u) => u.snapshot()) }],
     'GET /upstreams/:name': (_body, p) => {
       const u = host.runtime.upstreams.get(p.name!);
@@ -206,7 +230,7 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       return tooLarge();
     }
     try {
-      const [status, payload] = await handler(body, found!.params);
+      const [status, payload] = await handler(body, found!.params, new URLSearchParams(queryOf(req.url)));
       send(res, status, payload);
     } catch (err) {
       if (err instanceof ConfigError) {
@@ -253,6 +277,23 @@ function problem(code: ErrorCode, detail: string, requestId: string) {
   return { type: PROBLEM_TYPE_BASE + code, title: e.title, status: e.status, detail, code, requestId };
 }
 
+/** The body of POST /cache/purge: exactly one of key, prefix, tag (a non-empty string); else what is wrong. */
+function purgeSelector(body: Buffer): PurgeSelector | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch {
+    return 'the body must be JSON: {"key": "…"}, {"prefix": "/path/"} or {"tag": "…"}';
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'the body must be a JSON object';
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length !== 1 || !['key', 'prefix', 'tag'].includes(entries[0]![0])) return 'give exactly one of "key", "prefix", "tag"';
+  const [name, value] = entries[0]!;
+  if (typeof value !== 'string' || value === '') return `"${name}" must be a non-empty string`;
+  if (name === 'prefix' && !value.startsWith('/')) return '"prefix" must be a path prefix starting with "/"';
+  return { [name]: value } as PurgeSelector;
+}
+
 /** A payload sent as it is, not as JSON. */
 class TextBody {
   readonly text: string;
@@ -280,6 +321,12 @@ function authorized(header: string | undefined, tokenHash: Buffer): boolean {
   const m = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   if (m === null) return false;
   return timingSafeEqual(sha256(m[1]!), tokenHash);
+}
+
+/** The query string of a request target, without the `?` ('' when there is none). */
+function queryOf(url: string | undefined): string {
+  const at = url === undefined ? -1 : url.indexOf('?');
+  return at === -1 ? '' : url!.slice(at + 1);
 }
 
 /** `[404, problem]` for an admin resource that does not exist (handlers return it; the code is route_not_found). */

@@ -5,6 +5,7 @@ import { EXIT_INVALID, validateCommand } from './validate.ts';
 import { keysCommand } from './keys.ts';
 import { passwordsCommand } from './passwords.ts';
 import { plansCommand } from './plans.ts';
+import { cacheCommand } from './cache.ts';
 
 const program = new Command('expeditor')
   .description('Expeditor: an API gateway for Node.js.')
@@ -13,7 +14,8 @@ const program = new Command('expeditor')
   .addCommand(validateCommand)
   .addCommand(keysCommand)
   .addCommand(passwordsCommand)
-  .addCommand(plansCommand);
+  .addCommand(plansCommand)
+  .addCommand(cacheCommand);
 
 // Usage errors exit 2, like an invalid config: scripts only have to tell 0 from non-zero, and 1 stays for crashes.
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { isMap, isScalar, type Document, type Node, type YAMLMap } from 'yaml';
-import { ConfigError } from '../config/errors.ts';
-import { parseConfigText } from '../config/load.ts';
 import { closest } from '../config/suggest.ts';
+import { adminRequest, withAdminOptions, type AdminOptions } from './admin-client.ts';
 import {
   DEFAULT_CONFIG, Refusal, afterBlock, column, editConfig, guarded, intoFlow, parse, readText, scalar, unknownConsumer, type Splice, type Style,
 } from './yaml-edit.ts';
@@ -156,37 +155,12 @@ const unsubscribe = new Command('unsubscribe')
       : `expeditor plans: consumers.${opts.consumer} has no plan in ${opts.config}\n`);
   }));
 
-interface UsageOptions { consumer: string; config: string; admin?: string; token?: string; json?: boolean }
+interface UsageOptions extends AdminOptions { consumer: string; json?: boolean }
 
-/** The admin API's URL and token: the options, else the environment, else the config file's `admin` section. */
-async function adminTarget(opts: UsageOptions): Promise<{ url: string; token: string | undefined }> {
-  let url = opts.admin ?? process.env.EXPEDITOR_ADMIN_URL;
-  let token = opts.token ?? process.env.EXPEDITOR_ADMIN_TOKEN;
-  if (url === undefined || token === undefined) {
-    let admin: { host?: unknown; port?: unknown; token?: unknown } | undefined;
-    try {
-      admin = (parseConfigText(await readText(opts.config), opts.config).value as { admin?: typeof admin } | null)?.admin;
-    } catch (err) {
-      if (!(err instanceof ConfigError || err instanceof Refusal)) throw err;
-      // With --admin given, the file only might have had the token.
-      if (url === undefined) throw new Refusal(`cannot find the admin API in ${opts.config} (${err instanceof Refusal ? err.message : err.issues[0]?.message}): pass --admin`);
-    }
-    if (url === undefined) {
-      const host = typeof admin?.host === 'string' && admin.host !== '0.0.0.0' && admin.host !== '::' ? admin.host : '127.0.0.1';
-      url = `http://${host.includes(':') ? `[${host}]` : host}:${typeof admin?.port === 'number' ? admin.port : 8081}`;
-    }
-    if (token === undefined && typeof admin?.token === 'string') token = admin.token;
-  }
-  return { url: url.replace(/\/+$/, ''), token };
-}
-
-const usage = new Command('usage')
+const usage = withAdminOptions(new Command('usage'))
   .description('Show a consumer\'s current usage of its plan (throttle and quota left, when the quota resets), read from a '
     + 'running gateway\'s admin API without using any of it.')
   .requiredOption('--consumer <name>', 'the consumer')
-  .option('-c, --config <file>', 'config file, to find the admin API (admin.host, admin.port, admin.token)', DEFAULT_CONFIG)
-  .option('--admin <url>', 'admin API URL (default: $EXPEDITOR_ADMIN_URL, else from the config file)')
-  .option('--token <token>', 'admin API token (default: $EXPEDITOR_ADMIN_TOKEN, else admin.token from the config file)')
   .option('--json', 'print the admin API\'s JSON answer')
   .addHelpText('after', `
 Example:
@@ -195,15 +169,7 @@ Example:
   throttle  10/s, burst 20: 20 left (full in 0 s)
   quota     9970 of 10000 left this month (UTC), resets 2025-07-01T00:00:00.000Z`)
   .action(guarded('plans', async (opts: UsageOptions) => {
-    const { url, token } = await adminTarget(opts);
-    let res: Response;
-    try {
-      res = await fetch(`${url}/consumers/${encodeURIComponent(opts.consumer)}/usage`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
-    } catch (err) {
-      throw new Refusal(`cannot reach the admin API at ${url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
-    }
-    const body = await res.json().catch(() => ({})) as Record<string, unknown>;
-    if (!res.ok) throw new Refusal(`${url}: ${res.status} ${String(body.detail ?? body.title ?? '')}`.trim());
+    const body = await adminRequest(opts, 'GET', `/consumers/${encodeURIComponent(opts.consumer)}/usage`);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
       return;

@@ -7,6 +7,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { validateConfig } from '../config/validate.ts';
 import { Gateway } from '../server/gateway.ts';
 import { closeSharedStores } from '../limits/stores.ts';
+import { closeCacheStores } from '../cache/stores.ts';
 import { stderrLogger } from '../core/logger.ts';
 import { reportIssues } from './validate.ts';
 
@@ -52,7 +53,7 @@ Example:
       logger.info('draining', { signal });
       watcher?.close();
       await gateway.stop();
-      await closeSharedStores();
+      await Promise.all([closeSharedStores(), closeCacheStores()]);
       logger.info('stopped');
       process.exit(0);
     };

@@ -158,6 +158,10 @@ function checkUpstreamPolicies(u: Record<string, unknown>, path: (string | numbe
 }
 
 function checkMeaning(config: Config, at: At): void {
+  const share = isObject(config.analytics) && isObject(config.analytics.share) ? config.analytics.share : undefined;
+  if (share?.enabled === true && !isObject(config.redis)) {
+    at(['analytics', 'share', 'enabled'], 'is true but the config has no root `redis` section to share the rollups through: add one (`redis: { url: "redis://127.0.0.1:6379" }`)');
+  }
   const upstreams = isObject(config.upstreams) ? config.upstreams : {};
   for (const name of Object.keys(upstreams)) {
     if (!NAME_RE.test(name)) at(['upstreams', name], `invalid upstream name "${name}": use letters, digits, "_", "." and "-", starting with a letter or digit`);

@@ -5,6 +5,8 @@ import { HeaderEdits } from './headers.ts';
 import type { ErrorCode } from './errors.ts';
 import type { CompiledRoute } from './route.ts';
 import type { Consumer, Identity } from '../identity/types.ts';
+import type { ResponseTap } from './tap.ts';
+import type { RequestTrace } from '../observability/tracing/request-trace.ts';
 
 export type GatewayRequest = IncomingMessage | Http2ServerRequest;
 
@@ -67,10 +69,14 @@ export class RequestContext {
   body: AsyncIterable<Buffer> | undefined = undefined;
   /** Aborts the backend exchange in flight (set by the backend while one is). */
   abortBackend: ((err: Error) => void) | undefined = undefined;
+  /** Watches the backend's answer (the response cache); set in the request phases, at most one per request. */
+  responseTap: ResponseTap | undefined = undefined;
   /** Invites a client waiting on `Expect: 100-continue` to send its body; set only for such requests. */
   sendContinue: (() => void) | undefined = undefined;
   /** The client went away before the response finished. */
   clientGone = false;
+  /** The request's trace while `tracing.enabled` (undefined otherwise: no tracing work at all). */
+  trace: RequestTrace | undefined = undefined;
   /** Plugin-owned values, keyed by plugin name. */
   readonly vars: Record<string, unknown> = {};
 

@@ -15,6 +15,7 @@ export const ERRORS = {
   request_timeout: { status: 408, title: 'Request timeout' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   uri_too_long: { status: 414, title: 'URI too long' },
+  range_not_satisfiable: { status: 416, title: 'Range not satisfiable' },
   expectation_failed: { status: 417, title: 'Expectation failed' },
   rate_limited: { status: 429, title: 'Too many requests' },
   quota_exceeded: { status: 429, title: 'Quota exceeded' },
@@ -28,6 +29,7 @@ export const ERRORS = {
   auth_unavailable: { status: 503, title: 'Authentication unavailable' },
   rate_limit_unavailable: { status: 503, title: 'Rate limiting unavailable' },
   upstream_timeout: { status: 504, title: 'Upstream timeout' },
+  not_cached: { status: 504, title: 'Not in cache' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -5,6 +5,7 @@ import type { CompiledChain, GatewayResponse } from './route.ts';
 import type { PhaseHandler, PhaseResult } from './plugin.ts';
 import type { Reply } from './reply.ts';
 import type { Logger } from './logger.ts';
+import type { RequestTrace } from '../observability/tracing/request-trace.ts';
 import { ERRORS, GatewayError, problemBody, type ErrorCode } from './errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -31,6 +32,35 @@ export function runRequestPhases(
     if (r === undefined) continue;
     if (isPromise(r)) return continueAsync(ctx, handlers, i, r, logger);
     return r;
+  }
+  return undefined;
+}
+
+/**
+ * Runs the request phases of a chain, as `runRequestPhases` does; for a request whose trace records, each phase
+ * with handlers runs inside a span of its own (one check for the rest).
+ */
+export function runChainPhases(ctx: RequestContext, chain: CompiledChain, logger: Logger): Reply | undefined | Promise<Reply | undefined> {
+  const trace = ctx.trace;
+  if (trace === undefined || !trace.recording) return runRequestPhases(ctx, chain.request, logger);
+  return runTracedPhases(ctx, chain.phases, 0, trace, logger);
+}
+
+function runTracedPhases(
+  ctx: RequestContext, phases: CompiledChain['phases'], from: number, trace: RequestTrace, logger: Logger,
+): Reply | undefined | Promise<Reply | undefined> {
+  for (let p = from; p < phases.length; p++) {
+    const phase = phases[p]!;
+    const span = trace.startPhase(phase.name, phase.plugins);
+    const r = runRequestPhases(ctx, phase.handlers, logger);
+    if (isPromise(r)) {
+      return r.then((reply) => {
+        trace.endPhase(span, reply);
+        return reply ?? runTracedPhases(ctx, phases, p + 1, trace, logger);
+      });
+    }
+    trace.endPhase(span, r);
+    if (r !== undefined) return r;
   }
   return undefined;
 }

@@ -5,6 +5,7 @@ import type { Authenticator } from '../identity/types.ts';
 import type { ConsumerDirectory } from '../identity/consumers.ts';
 import type { AuthSettingsT } from '../config/schema/consumer.ts';
 import type { RedisConfigT } from '../config/schema/redis.ts';
+import type { CacheSettingsT } from '../config/schema/cache.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -69,6 +70,8 @@ export interface PluginScope {
   logger: Logger;
   /** The `redis` settings (static: the ones the gateway started with), when configured. */
   redis: RedisConfigT | undefined;
+  /** The root `cache` settings (response cache storage), when configured. */
+  cache?: CacheSettingsT | undefined;
 }
 
 /**

@@ -2,7 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { RequestContext } from './context.ts';
-import type { LogHandler, PhaseHandler, ResponseHandler } from './plugin.ts';
+import type { LogHandler, PhaseHandler, RequestPhase, ResponseHandler } from './plugin.ts';
+import type { FetchedResponse } from './tap.ts';
 
 /** Names of request parts that carry secrets on a route, from its plugins' `secrets` (headers lower case). */
 export interface RouteSecrets {
@@ -20,6 +21,15 @@ export interface CompiledChain {
   readonly log: readonly LogHandler[];
   /** Names of the plugins in this chain, in order (for the admin API and tests). */
   readonly plugins: readonly string[];
+  /** `request` cut at the phase boundaries, phases without handlers left out: what tracing makes a span of each. */
+  readonly phases: readonly ChainPhase[];
+}
+
+/** The request handlers of one phase of a chain, in order, with the names of the plugins they belong to. */
+export interface ChainPhase {
+  readonly name: RequestPhase;
+  readonly handlers: readonly PhaseHandler[];
+  readonly plugins: readonly string[];
 }
 
 /**
@@ -31,6 +41,11 @@ export interface Backend {
   serve(ctx: RequestContext, res: GatewayResponse): void;
   /** WebSocket and other upgrades; absent when the backend cannot take them. */
   upgrade?(ctx: RequestContext, socket: Duplex, head: Buffer): void;
+  /**
+   * Fetches a GET for the gateway itself (a background cache refresh): no client response, no retries. `headers`
+   * are added to what would be sent for `ctx`. Rejects with a GatewayError when no response comes.
+   */
+  fetch?(ctx: RequestContext, headers: Record<string, string>): Promise<FetchedResponse>;
 }
 
 export interface CompiledRoute {

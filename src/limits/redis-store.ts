@@ -1,6 +1,6 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { createRedisClient } from '../redis/client.ts';
 import type { Logger } from '../core/logger.ts';
-import { parseDuration } from '../config/units.ts';
 import type { RedisConfigT } from '../config/schema/redis.ts';
 import { LIMITS_SCRIPT } from './redis-script.ts';
 import { StoreUnavailable, type LimitAlgorithm, type LimitCheck, type LimitState, type LimitStore } from './types.ts';
@@ -18,11 +18,6 @@ const CLUSTER_QUIET_MS = 5000;
 
 const ALGORITHM_CODES: Record<LimitAlgorithm, string> = { 'token-bucket': 't', 'sliding-window': 's', calendar: 'c' };
 
-/** Reconnect after 100 ms, doubling up to 2 s, with jitter so a fleet of gateways does not reconnect in step. */
-function backoff(times: number): number {
-  return Math.min(100 * 2 ** Math.min(times - 1, 5), 2000) + Math.floor(Math.random() * 100);
-}
-
 /**
  * The hash tag Redis Cluster hashes a key by: the text between the first "{" and the next "}" when not empty,
  * else the whole key.
@@ -36,10 +31,6 @@ export function hashTag(key: string): string {
   return key;
 }
 
-function seedNode(url: string): { host: string; port: number } {
-  const u = new URL(url);
-  return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port === '' ? 6379 : Number(u.port) };
-}
 
 /**
  * The counters of every gateway process and node in one Redis (or Redis Cluster). A `hit` or `peek` is one round
@@ -82,50 +73,13 @@ export class RedisStore implements LimitStore {
 
   constructor(settings: RedisConfigT, logger: Logger) {
     this.#prefix = settings.keyPrefix ?? 'expeditor:';
-    this.#timeout = parseDuration(settings.timeout ?? '50ms');
-    const connectTimeout = parseDuration(settings.connectTimeout ?? '2s');
     this.#logger = logger;
-    const common: RedisOptions = {
-      commandTimeout: this.#timeout,
-      connectTimeout,
-      // A connection that stays silent this long while replies are owed is dropped and reopened: a black-holed
-      // Redis (no RST) would otherwise keep collecting timed-out commands until TCP gives up, minutes later.
-      socketTimeout: Math.max(1000, connectTimeout),
-      // Never send a hit twice: one in flight when the connection drops is failed, not replayed on reconnect.
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // RESP2: nothing here needs RESP3, and it spares the HELLO exchange on every (re)connect.
-      protocol: 2,
-      connectionName: 'expeditor-limits',
-    };
-    if (settings.cluster !== undefined && settings.cluster.length > 0) {
-      this.#cluster = true;
-      const first = new URL(settings.cluster[0]!);
-      const redisOptions: ClusterOptions['redisOptions'] = {
-        ...common,
-        ...(first.username !== '' ? { username: decodeURIComponent(first.username) } : {}),
-        ...(first.password !== '' ? { password: decodeURIComponent(first.password) } : {}),
-        ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
-      };
-      this.#address = settings.cluster.map((u) => { const n = seedNode(u); return `${n.host}:${n.port}`; }).join(',');
-      this.#client = new Cluster(settings.cluster.map(seedNode), {
-        redisOptions,
-        enableOfflineQueue: false,
-        clusterRetryStrategy: backoff,
-        // Redirections and CLUSTERDOWN retries must not outlast the caller's deadline (#call enforces it anyway).
-        retryDelayOnFailover: Math.min(100, this.#timeout),
-        retryDelayOnClusterDown: Math.min(100, this.#timeout),
-        retryDelayOnTryAgain: Math.min(100, this.#timeout),
-        slotsRefreshTimeout: connectTimeout,
-      });
-      this.#client.on('node error', (err: Error) => this.#onError(err));
-    } else {
-      this.#cluster = false;
-      const url = settings.url ?? 'redis://127.0.0.1:6379';
-      const u = new URL(url);
-      this.#address = `${u.hostname}:${u.port || 6379}`;
-      this.#client = new Redis(url, { ...common, enableOfflineQueue: false, retryStrategy: backoff });
-    }
+    const conn = createRedisClient(settings, 'expeditor-limits');
+    this.#client = conn.client;
+    this.#cluster = conn.cluster;
+    this.#address = conn.address;
+    this.#timeout = conn.timeout;
+    if (this.#cluster) this.#client.on('node error', (err: Error) => this.#onError(err));
     if (this.#cluster && this.#prefix.includes('{')) {
       logger.warn('redis keyPrefix contains a hash tag: every rate-limit key lands in one Cluster slot', { keyPrefix: this.#prefix });
     }

@@ -5,6 +5,7 @@ import type { Target } from '../upstream/target.ts';
 import { METRICS, type CollectedMetric, type MetricSpec, type MetricsSource } from './metrics.ts';
 import { HistogramCells, METHODS, OTHER, STATUS_CLASSES, type RequestSeries } from './series.ts';
 import './limit-metrics.ts';
+import './cache-metrics.ts';
 
 /** One sample as prom-client's registry prints it: `metricName` (default: the family's name), labels, value. */
 interface Sample {

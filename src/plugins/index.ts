@@ -15,11 +15,12 @@ import { acl } from './acl/plugin.ts';
 import { accessLog } from './access-log/plugin.ts';
 import { rateLimit } from './rate-limit/plugin.ts';
 import { quota } from './quota/plugin.ts';
+import { cache } from './cache/plugin.ts';
 
 /** Every plugin the gateway ships, by name. The config schema's `plugins` objects are generated from this list. */
 export const PLUGINS: readonly PluginDefinition[] = [
   requestId, cors, headers, ipRestriction, mock,
-  keyAuth, basicAuth, hmacAuth, jwt, oauth2Introspection, awsSigv4, mtlsAuth, acl, rateLimit, quota, accessLog,
+  keyAuth, basicAuth, hmacAuth, jwt, oauth2Introspection, awsSigv4, mtlsAuth, acl, rateLimit, quota, cache, accessLog,
 ];
 
 export const pluginByName: ReadonlyMap<string, PluginDefinition> = new Map(PLUGINS.map((p) => [p.name, p]));

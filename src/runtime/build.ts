@@ -4,7 +4,7 @@ import type { Config, RouteConfigT } from '../config/schema/index.ts';
 import { ConfigError, formatPath, type ConfigIssue } from '../config/errors.ts';
 import { parseDuration, parseSize } from '../config/units.ts';
 import { REQUEST_PHASES, PluginConfigError, type PhaseHandler, type PluginHandlers, type LogHandler, type ResponseHandler } from '../core/plugin.ts';
-import type { CompiledChain, CompiledRoute, RouteSecrets } from '../core/route.ts';
+import type { ChainPhase, CompiledChain, CompiledRoute, RouteSecrets } from '../core/route.ts';
 import type { Logger } from '../core/logger.ts';
 import { pluginByName } from '../plugins/index.ts';
 import { RouteConflictError, RouteTable, type TableRoute, type ValueMatcher } from '../router/route-table.ts';
@@ -108,7 +108,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
       return undefined;
     }
     try {
-      const h = def.create(cfg as never, { route, consumer, consumers, auth, logger, redis: config.redis });
+      const h = def.create(cfg as never, { route, consumer, consumers, auth, logger, redis: config.redis, cache: config.cache });
       instances.push(h);
       return h;
     } catch (err) {
@@ -262,11 +262,18 @@ function compileChain(instances: ReadonlyArray<{ name: string; h: PluginHandlers
     return pb - pa || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   });
   const request: PhaseHandler[] = [];
+  const phases: ChainPhase[] = [];
   for (const phase of REQUEST_PHASES) {
-    for (const { h } of byPriority) {
+    const handlers: PhaseHandler[] = [];
+    const plugins: string[] = [];
+    for (const { name, h } of byPriority) {
       const fn = h[phase];
-      if (fn !== undefined) request.push(fn);
+      if (fn === undefined) continue;
+      handlers.push(fn);
+      plugins.push(name);
     }
+    request.push(...handlers);
+    if (handlers.length > 0) phases.push({ name: phase, handlers, plugins });
   }
   const response: ResponseHandler[] = [];
   const log: LogHandler[] = [];
@@ -274,7 +281,7 @@ function compileChain(instances: ReadonlyArray<{ name: string; h: PluginHandlers
     if (h.response) response.push(h.response);
     if (h.log) log.push(h.log);
   }
-  return { request, response, log, plugins: byPriority.map((x) => x.name) };
+  return { request, response, log, plugins: byPriority.map((x) => x.name), phases };
 }
 
 /** A plugin's priority; the handlers the build adds itself (`auth`, `usage-plan`) have their own. */

@@ -14,6 +14,8 @@ import { activateRuntime, buildRuntime, retireRuntime, type Runtime } from '../r
 import { createRequestHandler, createUpgradeHandler, markExpectContinue, type HandlerHost } from './handler.ts';
 import { startAdmin } from '../admin/server.ts';
 import { GatewayMetrics } from '../observability/gateway-metrics.ts';
+import { GatewayAnalytics } from '../observability/analytics/analytics.ts';
+import { reconfigureTracing, type GatewayTracing } from '../observability/tracing/gateway-tracing.ts';
 import { randomUUID } from 'node:crypto';
 
 export interface GatewayOptions {
@@ -35,6 +37,9 @@ export class Gateway implements HandlerHost {
   readonly logger: Logger;
   readonly startedAt = new Date();
   readonly metrics: GatewayMetrics;
+  readonly analytics: GatewayAnalytics;
+  /** The tracer while `tracing.enabled`, replaced when a reload changes the section; undefined otherwise. */
+  tracing: GatewayTracing | undefined;
   draining = false;
   #proxy: http.Server | http2.Http2SecureServer | undefined;
   #admin: http.Server | undefined;
@@ -48,6 +53,8 @@ export class Gateway implements HandlerHost {
     this.logger = options.logger ?? stderrLogger;
     this.#source = options.source;
     this.metrics = new GatewayMetrics(this, runtime.config.metrics);
+    this.analytics = new GatewayAnalytics(runtime.config.analytics, runtime.config.redis, this.logger);
+    this.tracing = reconfigureTracing(undefined, runtime.config.tracing, this.logger);
   }
 
   get runtime(): Runtime {
@@ -117,6 +124,8 @@ export class Gateway implements HandlerHost {
     this.#runtime = next;
     this.#reloads++;
     this.metrics.configure(next.config.metrics);
+    this.analytics.configure(next.config.analytics, next.config.redis);
+    this.tracing = reconfigureTracing(this.tracing, next.config.tracing, this.logger);
     this.logger.info('config applied', { hash: next.hash, routes: next.routes.length });
     void retireRuntime(old, next);
     return next;
@@ -159,6 +168,11 @@ export class Gateway implements HandlerHost {
     this.#admin?.closeAllConnections();
     await adminClosed;
     await retireRuntime(this.#runtime, undefined);
+    await this.analytics.close();
+    // Exports the spans of the requests that just finished; a collector that does not answer costs otlp.timeout.
+    const tracing = this.tracing;
+    this.tracing = undefined;
+    await tracing?.shutdown().catch((err: unknown) => this.logger.warn('tracing: final export failed', { err }));
   }
 
   async #listen(): Promise<void> {

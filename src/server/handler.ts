@@ -6,11 +6,13 @@ import { GatewayError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { problem, type Reply } from '../core/reply.ts';
 import type { CompiledChain, GatewayResponse } from '../core/route.ts';
-import { runLogPhase, runRequestPhases, sendRawReply, sendReply } from '../core/pipeline.ts';
+import { runChainPhases, runLogPhase, sendRawReply, sendReply } from '../core/pipeline.ts';
 import { normalizeTarget } from '../router/normalize.ts';
 import { normalizeHost } from '../router/route-table.ts';
 import type { Runtime } from '../runtime/build.ts';
 import type { GatewayMetrics } from '../observability/gateway-metrics.ts';
+import type { GatewayAnalytics } from '../observability/analytics/analytics.ts';
+import type { GatewayTracing } from '../observability/tracing/gateway-tracing.ts';
 import { checkRequest, closeConnection, normalizeIp } from './hygiene.ts';
 
 export interface HandlerHost {
@@ -20,6 +22,10 @@ export interface HandlerHost {
   readonly draining: boolean;
   /** Counts every finished exchange for `GET /metrics` while `metrics.enabled`. */
   readonly metrics: GatewayMetrics;
+  /** Rolls every finished exchange up per minute for `GET /analytics` while `analytics.enabled`. */
+  readonly analytics: GatewayAnalytics;
+  /** Traces requests while `tracing.enabled`; undefined otherwise. */
+  readonly tracing: GatewayTracing | undefined;
 }
 
 const kState = Symbol('expeditor.state');
@@ -44,6 +50,7 @@ interface ExchangeState {
   chain: CompiledChain;
   logger: Logger;
   metrics: GatewayMetrics;
+  analytics: GatewayAnalytics;
 }
 
 /** `miss`: no route took the request; the global plugins still run their request phases before the 404/405. */
@@ -127,6 +134,8 @@ function onResponseClose(this: GatewayResponse & { [kState]?: ExchangeState }): 
     ctx.abortBackend?.(new GatewayError('bad_request', 'client closed the connection'));
   }
   if (state.metrics.enabled) state.metrics.record(ctx);
+  if (state.analytics.enabled) state.analytics.record(ctx);
+  if (ctx.trace !== undefined) ctx.trace.end(ctx);
   runLogPhase(ctx, state.chain, state.logger);
 }
 
@@ -157,7 +166,9 @@ export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https'
   return function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const rt = host.runtime;
     const { ctx, chain, reply, miss } = prepare(host, rt, req, scheme, performance.now());
-    (res as ServerResponse & { [kState]?: ExchangeState })[kState] = { ctx, chain, logger: host.logger, metrics: host.metrics };
+    const tracing = host.tracing;
+    if (tracing !== undefined) ctx.trace = tracing.startRequest(ctx);
+    (res as ServerResponse & { [kState]?: ExchangeState })[kState] = { ctx, chain, logger: host.logger, metrics: host.metrics, analytics: host.analytics };
     // A plugin that must read the body before deciding (a signature over it) has to invite it first.
     if ((req as GatewayRequest & { [kExpectContinue]?: boolean })[kExpectContinue] === true) ctx.sendContinue = () => sendContinueIfExpected(req, res);
     res.once('close', onResponseClose);
@@ -165,7 +176,7 @@ export function createRequestHandler(host: HandlerHost, scheme: 'http' | 'https'
     // open; saying it ourselves makes Node close it once the response is out.
     if ((res as { maxRequestsOnConnectionReached?: boolean }).maxRequestsOnConnectionReached) res.setHeader('connection', 'close');
     if (reply !== undefined && miss !== true) return sendReply(ctx, res, reply, chain, host.logger);
-    const r = runRequestPhases(ctx, chain.request, host.logger);
+    const r = runChainPhases(ctx, chain, host.logger);
     if (r === undefined || !(r instanceof Promise)) return proceed(ctx, res, chain, r ?? reply);
     r.then((reply2) => proceed(ctx, res, chain, reply2 ?? reply), (err) => {
       host.logger.error('request failed', { requestId: ctx.id, err });
@@ -186,8 +197,12 @@ export function createUpgradeHandler(host: HandlerHost, scheme: 'http' | 'https'
     const rt = host.runtime;
     socket.on('error', () => {});
     const { ctx, chain, reply, miss } = prepare(host, rt, req, scheme, performance.now());
+    const tracing = host.tracing;
+    if (tracing !== undefined) ctx.trace = tracing.startRequest(ctx);
     socket.once('close', () => {
       if (host.metrics.enabled) host.metrics.record(ctx);
+      if (host.analytics.enabled) host.analytics.record(ctx);
+      if (ctx.trace !== undefined) ctx.trace.end(ctx);
       runLogPhase(ctx, chain, host.logger);
     });
     const go = (r: Reply | undefined) => {
@@ -199,7 +214,7 @@ export function createUpgradeHandler(host: HandlerHost, scheme: 'http' | 'https'
       route.backend.upgrade(ctx, socket, head);
     };
     if (reply !== undefined && miss !== true) return go(reply);
-    const r = runRequestPhases(ctx, chain.request, host.logger);
+    const r = runChainPhases(ctx, chain, host.logger);
     if (r instanceof Promise) r.then((r2) => go(r2 ?? reply), () => go(problem('internal_error')));
     else go(r ?? reply);
   };

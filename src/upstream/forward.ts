@@ -4,6 +4,8 @@ import type { RequestContext } from '../core/context.ts';
 import type { Backend, GatewayResponse } from '../core/route.ts';
 import type { Logger } from '../core/logger.ts';
 import { GatewayError, type ErrorCode } from '../core/errors.ts';
+import type { Reply } from '../core/reply.ts';
+import type { FetchedResponse } from '../core/tap.ts';
 import { runResponsePhase, sendReply, problemReply } from '../core/pipeline.ts';
 import { buildClientHeaders, buildUpstreamHeaders } from './headers.ts';
 import { closeConnection } from '../server/hygiene.ts';
@@ -12,6 +14,8 @@ import type { Target, BalanceInput } from './target.ts';
 import type { Waiter } from './limiter.ts';
 import { RetryPolicy, backoffDelay, isIdempotent } from './retry.ts';
 import { proxyUpgrade } from './websocket.ts';
+import { endAttempt } from '../observability/tracing/request-trace.ts';
+import type { Span } from '@opentelemetry/api';
 import type { Duplex } from 'node:stream';
 
 export interface UpstreamRouteOptions {
@@ -84,6 +88,47 @@ export class UpstreamBackend implements Backend {
     const host = this.options.host === 'preserve' ? clientHost(ctx) : this.options.host;
     proxyUpgrade(ctx, socket, head, target, host, this.options.timeouts, this.logger);
   }
+
+  async fetch(ctx: RequestContext, extra: Record<string, string>): Promise<FetchedResponse> {
+    const upstream = this.upstream;
+    const target = upstream.pick(new HashInput(ctx, upstream));
+    if (target === undefined) throw new GatewayError('no_healthy_upstream');
+    const host = this.options.host === 'preserve' ? clientHost(ctx) : this.options.host;
+    const headers = withoutBodyHeaders(buildUpstreamHeaders(ctx, ctx.req.rawHeaders, { host }), extra);
+    const { response, idle, total } = this.options.timeouts;
+    const requestTime = Date.now();
+    const started = performance.now();
+    target.inflight++;
+    try {
+      const r = await target.pool.request({
+        path: ctx.upstreamQuery === '' ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.upstreamQuery}`,
+        method: 'GET',
+        headers,
+        headersTimeout: response,
+        bodyTimeout: idle,
+        ...(total > 0 ? { signal: AbortSignal.timeout(total) } : {}),
+      });
+      const responseTime = Date.now();
+      upstream.report(target, { ok: true, status: r.statusCode, latencyMs: performance.now() - started });
+      const body = Buffer.from(await r.body.arrayBuffer());
+      return { status: r.statusCode, headers: r.headers, body, requestTime, responseTime };
+    } catch (err) {
+      const code = upstreamErrorCode(err);
+      upstream.report(target, { ok: false, timeout: code === 'upstream_timeout' });
+      throw new GatewayError(code, 'background fetch failed');
+    } finally {
+      target.inflight--;
+    }
+  }
+}
+
+/** The header list without request-body framing (a fetch sends no body) and with `extra` replacing its names. */
+function withoutBodyHeaders(list: string[], extra: Record<string, string>): string[] {
+  const drop = new Set(['content-length', 'transfer-encoding', 'expect', ...Object.keys(extra)]);
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i += 2) if (!drop.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!);
+  for (const [k, v] of Object.entries(extra)) out.push(k, v);
+  return out;
 }
 
 /** The consistent-hash key of a request, computed only when the balancer asks. */
@@ -241,12 +286,14 @@ class Exchange extends HashInput implements Waiter {
     const host = this.backend.options.host === 'preserve' ? clientHost(ctx) : this.backend.options.host;
     const handler = new ProxyHandler(this, target);
     this.current = handler;
+    const headers = buildUpstreamHeaders(ctx, ctx.req.rawHeaders, { host });
+    if (ctx.trace !== undefined) handler.span = ctx.trace.startAttempt(ctx, headers, target.origin, upstream.name, this.attempts);
     ctx.upstreamStart = performance.now();
     if (this.attempts === 1) ctx.upstreamFirstStart = ctx.upstreamStart;
     target.pool.dispatch({
       path: ctx.upstreamQuery === '' ? ctx.upstreamPath : `${ctx.upstreamPath}?${ctx.upstreamQuery}`,
       method: ctx.method as Dispatcher.HttpMethod,
-      headers: buildUpstreamHeaders(ctx, ctx.req.rawHeaders, { host }),
+      headers,
       // undici accepts async iterables and buffers as bodies; its typings only list streams.
       body: this.body as Dispatcher.DispatchOptions['body'],
       // The handler times the response and the body itself, exactly; undici's timers tick every half second. Its
@@ -295,6 +342,8 @@ class Exchange extends HashInput implements Waiter {
     this.#end();
     if (res.destroyed || ctx.clientGone) return;
     if (!res.headersSent) {
+      const instead = ctx.responseTap?.failed(code);
+      if (instead !== undefined) return sendReply(ctx, res, instead, ctx.route?.chain, this.logger);
       // A request body cut short leaves unread bytes on the connection: close it after the answer.
       const close = code === 'payload_too_large' || code === 'bad_request' ? closeConnection(ctx.req, res) : undefined;
       sendReply(ctx, res, problemReply(code, undefined, close), ctx.route?.chain, this.logger);
@@ -317,6 +366,14 @@ class Exchange extends HashInput implements Waiter {
   }
 
   #reply(reply: ReturnType<typeof problemReply>): void {
+    this.#end();
+    if (this.ctx.clientGone || this.res.headersSent) return;
+    const instead = this.ctx.responseTap?.failed(reply.code!);
+    sendReply(this.ctx, this.res, instead ?? reply, this.ctx.route?.chain, this.logger);
+  }
+
+  /** A tap diverted the exchange: the upstream's answer was read and dropped; send the tap's reply instead. */
+  divert(reply: Reply): void {
     this.#end();
     if (!this.ctx.clientGone && !this.res.headersSent) sendReply(this.ctx, this.res, reply, this.ctx.route?.chain, this.logger);
   }
@@ -370,6 +427,11 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   settled = false;
   /** The upstream's answer is being thrown away because a retry follows. */
   discarding = false;
+  /** The attempt's CLIENT span, when the request's trace records; its status code, once headers came. */
+  span: Span | undefined = undefined;
+  status = 0;
+  /** What the response tap sends instead of the upstream's answer (whose body is read and dropped). */
+  diverted: Reply | undefined = undefined;
 
   constructor(ex: Exchange, target: Target) {
     this.ex = ex;
@@ -395,6 +457,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
+    this.status = statusCode;
     const ex = this.ex;
     const ctx = ex.ctx;
     ctx.upstreamHeaders = performance.now();
@@ -412,6 +475,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     ex.upstream.report(this.target, { ok: true, status: statusCode, latencyMs });
     // Time to response headers: a slow client reading the body must not look like a slow upstream.
     ex.outcome = { latencyMs, ok: statusCode < 500 };
+    const tap = ctx.responseTap;
+    if (tap !== undefined && (this.diverted = tap.headers(statusCode, rawHeaders)) !== undefined) return true;
     runResponsePhase(ctx, ctx.route?.chain, statusCode, ex.logger);
     const headers = buildClientHeaders(rawHeaders, ctx.responseHeaders);
     try {
@@ -426,8 +491,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.timer?.refresh();
+    if (this.diverted !== undefined) return true;
     const ex = this.ex;
     ex.ctx.bytesOut += chunk.length;
+    ex.ctx.responseTap?.data(chunk);
     const res = ex.res;
     const ok = res.write(chunk);
     if (!ok) {
@@ -440,6 +507,8 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.#settle();
+    if (this.diverted !== undefined) return this.ex.divert(this.diverted);
+    this.ex.ctx.responseTap?.end();
     this.ex.finished();
     this.ex.res.end();
   }
@@ -447,8 +516,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     if (this.discarding) return;
     const wasSettled = this.settled;
-    this.#settle();
+    this.#settle(err);
     const ex = this.ex;
+    if (this.diverted !== undefined) return wasSettled ? undefined : ex.divert(this.diverted);
+    if (this.resume !== undefined && !wasSettled) ex.ctx.responseTap?.aborted();
     if (wasSettled || ex.done) return;
     const code = upstreamErrorCode(err);
     const beforeResponse = this.resume === undefined;
@@ -489,9 +560,10 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     this.resume!();
   }
 
-  #settle(): void {
+  #settle(err?: Error): void {
     if (this.settled) return;
     this.settled = true;
+    if (this.span !== undefined) endAttempt(this.span, this.status, err === undefined ? undefined : upstreamErrorCode(err));
     this.target.inflight--;
     const ctx = this.ex.ctx;
     if (ctx.abortBackend === this.abort) ctx.abortBackend = undefined;

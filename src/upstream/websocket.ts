@@ -26,6 +26,7 @@ export function proxyUpgrade(
   }
   ctx.target = target.origin;
   const headers = buildUpstreamHeaders(ctx, ctx.req.rawHeaders, { host });
+  if (ctx.trace !== undefined) ctx.trace.propagate(headers);
   client.on('error', () => {});
   ctx.upstreamStart = performance.now();
   target.pool.dispatch({

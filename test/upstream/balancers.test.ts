@@ -10,6 +10,7 @@ import {
   createBalancer,
   type BalancerKind,
 } from '../../src/upstream/balancers/index.ts';
+import { seeded } from '../helpers/random.ts';
 
 // Targets need a Pool; these are never dispatched on, only closed at the end.
 const pools: Pool[] = [];
@@ -23,18 +24,6 @@ function target(weight = 1, host = '10.0.0.1'): Target {
   return new Target(origin, weight, pool);
 }
 const targets = (...weights: number[]): Target[] => weights.map((w) => target(w));
-
-/** Seeded PRNG (mulberry32): reproducible "random" runs. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const noKey: BalanceInput = { hashKey: () => undefined };
 const keyed = (key: string): BalanceInput => ({ hashKey: () => key });

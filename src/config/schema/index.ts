@@ -7,7 +7,10 @@ import { routeFields } from './route.ts';
 import { AuthSettings, RouteAuthConfig, consumerFields } from './consumer.ts';
 import { RedisConfig } from './redis.ts';
 import { MetricsConfig } from './observability.ts';
+import { TracingConfig } from './tracing.ts';
+import { AnalyticsConfig } from './analytics.ts';
 import { PlanConfig } from './plan.ts';
+import { CacheSettings } from './cache.ts';
 
 /** `plugins:` object: one optional key per shipped plugin, so a misspelt plugin name is an unknown-key error. */
 function pluginsSchema(description: string) {
@@ -45,6 +48,9 @@ export const ConfigSchema = Strict({
   routes: Type.Array(RouteConfig, { default: [], description: 'Routes. Order does not matter: precedence is by host, priority, then path specificity (see docs/routing.md).' }),
   plugins: Type.Optional(PluginsConfig),
   metrics: Type.Optional(MetricsConfig),
+  tracing: Type.Optional(TracingConfig),
+  analytics: Type.Optional(AnalyticsConfig),
+  cache: Type.Optional(CacheSettings),
 }, {
   $id: 'https://expeditor.dev/schema/expeditor.schema.json',
   title: 'Expeditor configuration',
