@@ -6,8 +6,8 @@
 //
 // `metrics` and `tracing` are settings of the whole gateway, so each variant is an Expeditor process of its own
 // (all pinned to CPU 0; only the one being measured is loaded) with the same route in front of the same fixed nginx
-// upstream (CPU 1, with wrk): everything off; metrics only; tracing only, sampling 1%; analytics only; and metrics,
-// the access log (to a file) and tracing at 1% together. Sampled spans are exported over OTLP/HTTP to a sink in
+// upstream (CPU 1, with wrk): everything off; metrics only; tracing only, sampling 1%; analytics only; the access
+// log only; and metrics, the access log (to a file) and tracing at 1% together. Sampled spans are exported over OTLP/HTTP to a sink in
 // this process that answers at once. nginx as a plain reverse proxy gives the reference. Each variant is checked
 // and warmed up, then the variants take turns in every repetition; medians are reported. Besides req/s, the CPU
 // time each proxy used per request (from /proc, its whole process tree) is reported: on a shared machine it moves
@@ -50,6 +50,7 @@ ${o.log ? `plugins:\n  access-log: { destination: { file: "${path.join(bed.dir, 
     { name: 'metrics', label: 'Expeditor, metrics', metrics: true, log: false, tracing: false },
     { name: 'tracing', label: 'Expeditor, tracing 1%', metrics: false, log: false, tracing: true },
     { name: 'analytics', label: 'Expeditor, analytics', metrics: false, log: false, tracing: false, analytics: true },
+    { name: 'log', label: 'Expeditor, access log', metrics: false, log: true, tracing: false },
     { name: 'all', label: 'Expeditor, metrics + access log + tracing 1%', metrics: true, log: true, tracing: true },
   ];
   const variants: Variant[] = [{ ...bed.nginx, label: 'nginx (proxy)' }];

@@ -146,6 +146,12 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       }
       return [200, await analytics.query(parsed.query)];
     },
+    // Functions (docs/functions.md): invocations, sandboxes and queues, live.
+    'GET /functions': () => [200, { functions: [...host.runtime.functions.values()].map((f) => f.invoker.stats()) }],
+    'GET /functions/:name': (_body, p) => {
+      const f = host.runtime.functions.get(p.name!);
+      return f === undefined ? notFound(`no function "${p.name}"`) : [200, f.invoker.stats()];
+    },
     // The response cache (docs/caching.md): what the stores hold, and purging.
     'GET /cache': () => [200, cacheStoreStats()],
     'POST /cache/purge': async (body) => {

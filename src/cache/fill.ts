@@ -117,7 +117,7 @@ export class CacheFill implements ResponseTap {
       const entry = policy.entry(ctx, stored.status, merged, stored.body, stored.tags, requestTime, now) ?? { ...stored, headers: merged, requestTime, responseTime: now };
       this.settled = true;
       void policy.store(ctx, this.primary, entry).finally(() => this.#release());
-      policy.count('revalidated');
+      policy.count('revalidated', ctx);
       const age = usability(policy.usabilityInput(ctx, entry, now)).ageMs;
       return storedReply(ctx, entry, age, policy.status({ fwd: this.fwd, fwdStatus: 304, stored: true }));
     }
@@ -180,7 +180,7 @@ export class CacheFill implements ResponseTap {
     const u = usability(policy.usabilityInput(this.ctx, entry, Date.now()));
     if (u.usability.use !== 'stale-if-error') return undefined;
     this.#finish();
-    policy.count('stale');
+    policy.count('stale', this.ctx);
     const detail = code !== undefined ? `stale-if-error ${code}` : 'stale-if-error';
     return storedReply(this.ctx, entry, u.ageMs, policy.status({ fwd: 'stale', fwdStatus: status, detail, ttlSeconds: Math.floor((u.freshnessMs - u.ageMs) / 1000) }));
   }

@@ -31,7 +31,7 @@ type Result = PhaseResult | Promise<PhaseResult>;
  */
 export function cacheLookup(policy: CachePolicy, ctx: RequestContext): Result {
   if (bypassed(policy, ctx)) {
-    policy.count('bypass');
+    policy.count('bypass', ctx);
     addStatus(policy, ctx, policy.status({ fwd: 'bypass' }));
     return undefined;
   }
@@ -73,24 +73,24 @@ function decide(
     const ttlSeconds = Math.trunc((u.freshnessMs - u.ageMs) / 1000);
     const use = u.usability;
     if (use.use === 'fresh') {
-      policy.count(waited ? 'collapsed' : 'hit');
+      policy.count(waited ? 'collapsed' : 'hit', ctx);
       return storedReply(ctx, entry, u.ageMs, policy.status(waited ? { fwd: reason, collapsed: true } : { hit: true, ttlSeconds }));
     }
     if (use.use === 'stale') {
       if (use.why === 'stale-while-revalidate') refresh(policy, ctx, primary, entry);
-      policy.count('stale');
+      policy.count('stale', ctx);
       return storedReply(ctx, entry, u.ageMs, policy.status({ hit: true, ttlSeconds, detail: use.why }));
     }
-    if (onlyIfCached(reqHeaders)) return notCached(policy);
-    policy.count('miss');
+    if (onlyIfCached(reqHeaders)) return notCached(policy, ctx);
+    policy.count('miss', ctx);
     for (const h of CLIENT_CONDITIONALS) ctx.requestHeaders.removeHeader(h);
     for (const [k, v] of Object.entries(validatorsFor(entry.headers))) ctx.requestHeaders.setHeader(k, v);
     const fwd = u.freshnessMs > u.ageMs ? 'request' : 'stale';
     ctx.responseTap = new CacheFill(policy, ctx, primary, fwd, entry, use.use === 'stale-if-error');
     return undefined;
   }
-  if (onlyIfCached(reqHeaders)) return notCached(policy);
-  policy.count('miss');
+  if (onlyIfCached(reqHeaders)) return notCached(policy, ctx);
+  policy.count('miss', ctx);
   if (ctx.method === 'HEAD') {
     // A HEAD response has no content to store; the next GET fills the entry.
     addStatus(policy, ctx, policy.status({ fwd: 'method' }));
@@ -107,8 +107,8 @@ function decide(
   return undefined;
 }
 
-function notCached(policy: CachePolicy): PhaseResult {
-  policy.count('miss');
+function notCached(policy: CachePolicy, ctx: RequestContext): PhaseResult {
+  policy.count('miss', ctx);
   const status = policy.status({ fwd: 'miss', detail: 'only-if-cached' });
   return problem('not_cached', 'only-if-cached and no usable stored response', status === undefined ? undefined : { 'cache-status': status });
 }

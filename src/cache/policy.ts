@@ -158,7 +158,9 @@ export class CachePolicy {
     return this.cacheStatusOff ? undefined : cacheStatus(entry);
   }
 
-  count(outcome: CacheOutcome): void {
+  /** Counts an outcome; with `ctx`, it is also the request's outcome for the access log (`cache` field). */
+  count(outcome: CacheOutcome, ctx?: RequestContext): void {
+    if (ctx !== undefined) ctx.vars.cache = outcome;
     cacheStats.count(this.route, outcome);
   }
 }

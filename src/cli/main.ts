@@ -6,6 +6,7 @@ import { keysCommand } from './keys.ts';
 import { passwordsCommand } from './passwords.ts';
 import { plansCommand } from './plans.ts';
 import { cacheCommand } from './cache.ts';
+import { invokeCommand } from './invoke.ts';
 
 const program = new Command('expeditor')
   .description('Expeditor: an API gateway for Node.js.')
@@ -15,7 +16,8 @@ const program = new Command('expeditor')
   .addCommand(keysCommand)
   .addCommand(passwordsCommand)
   .addCommand(plansCommand)
-  .addCommand(cacheCommand);
+  .addCommand(cacheCommand)
+  .addCommand(invokeCommand);
 
 // Usage errors exit 2, like an invalid config: scripts only have to tell 0 from non-zero, and 1 stays for crashes.
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];

@@ -30,7 +30,7 @@ Example:
     };
     let gateway: Gateway;
     try {
-      gateway = await Gateway.start(await checkConfig(await loadConfigFile(file)), { logger, source });
+      gateway = await Gateway.start(await checkConfig(await loadConfigFile(file)), { logger, source, baseDir: dirname(resolve(file)) });
     } catch (err) {
       if (err instanceof ConfigError) return reportIssues(opts.config, err);
       const e = err as NodeJS.ErrnoException & { address?: string; port?: number };

@@ -5,6 +5,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { BlockList, isIP } from 'node:net';
 import { ConfigSchema, ConsumerConfig, PluginsConfig, type Config } from './schema/index.ts';
 import { UpstreamConfig } from './schema/upstream.ts';
+import { FunctionConfig } from './schema/function.ts';
 import { PlanConfig } from './schema/plan.ts';
 import { checkIdentity, type At } from './check-identity.ts';
 import { checkPlans } from './check-plans.ts';
@@ -41,6 +42,7 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Con
   defaultRecord(ups, UpstreamConfig);
   defaultRecord(candidate?.consumers, ConsumerConfig);
   defaultRecord(candidate?.plans, PlanConfig);
+  defaultRecord(candidate?.functions, FunctionConfig);
   if (Array.isArray(candidate?.routes)) {
     for (const r of candidate.routes) if (isObject(r)) defaultRecord(r.consumerPlugins, PluginsConfig);
   }
@@ -157,6 +159,19 @@ function checkUpstreamPolicies(u: Record<string, unknown>, path: (string | numbe
   }
 }
 
+/** A function runs code here (`handler`, a `provided` bootstrap) or remotely (`arn`); not both, not neither. */
+function checkFunction(f: Record<string, unknown>, path: Array<string | number>, at: At): void {
+  if (typeof f.arn === 'string') {
+    for (const local of ['handler', 'codeDir'] as const) if (f[local] !== undefined) at([...path, local], 'is for functions run here; a function with an "arn" runs on AWS Lambda');
+    return;
+  }
+  if (f.arn === undefined && f.endpoint !== undefined) at([...path, 'endpoint'], 'needs an "arn" (the function to invoke at that endpoint)');
+  if ((f.runtime ?? 'nodejs') === 'nodejs') {
+    if (typeof f.handler !== 'string') at([...path, 'handler'], 'is required for the nodejs runtime: "path/to/file.export", e.g. "src/orders.handler"');
+    else if (!/^.+\.[A-Za-z_$][\w$]*$/.test(f.handler)) at([...path, 'handler'], `must be "path/to/file.export" (e.g. "src/orders.handler"), not "${f.handler}"`);
+  }
+}
+
 function checkMeaning(config: Config, at: At): void {
   const share = isObject(config.analytics) && isObject(config.analytics.share) ? config.analytics.share : undefined;
   if (share?.enabled === true && !isObject(config.redis)) {
@@ -174,6 +189,11 @@ function checkMeaning(config: Config, at: At): void {
       if (typeof t?.url === 'string' && !URL.canParse(t.url)) at(['upstreams', name, 'targets', i, 'url'], `invalid URL "${t.url}"`);
     });
   }
+  const functions = isObject(config.functions) ? config.functions : {};
+  for (const [name, f] of Object.entries(functions)) {
+    if (!NAME_RE.test(name)) at(['functions', name], `invalid function name "${name}": use letters, digits, "_", "." and "-", starting with a letter or digit`);
+    if (isObject(f)) checkFunction(f, ['functions', name], at);
+  }
   const names = new Map<string, number>();
   const routes = Array.isArray(config.routes) ? config.routes : [];
   routes.forEach((route, i) => {
@@ -186,9 +206,14 @@ function checkMeaning(config: Config, at: At): void {
     if (typeof route.upstream === 'string' && !Object.hasOwn(upstreams, route.upstream)) {
       at(['routes', i, 'upstream'], `unknown upstream "${route.upstream}"`);
     }
-    if (route.upstream === undefined && !isObject((route.plugins as Record<string, unknown> | undefined)?.mock)) {
+    const fn = isObject(route.function) ? route.function : undefined;
+    if (fn !== undefined && typeof fn.name === 'string' && !Object.hasOwn(functions, fn.name)) {
+      at(['routes', i, 'function', 'name'], `unknown function "${fn.name}"`);
+    }
+    if (fn !== undefined && route.upstream !== undefined) at(['routes', i, 'function'], 'a route has an "upstream" or a "function", not both');
+    if (route.upstream === undefined && fn === undefined && !isObject((route.plugins as Record<string, unknown> | undefined)?.mock)) {
       // Unless a typo in the route (`upstrem:`) explains it: that one is reported already.
-      at(['routes', i], 'needs an "upstream" or a "mock" plugin to answer its requests', { unlessInside: true });
+      at(['routes', i], 'needs an "upstream", a "function" or a "mock" plugin to answer its requests', { unlessInside: true });
     }
     const match: Record<string, unknown> = isObject(route.match) ? route.match : {};
     const host = match.host;

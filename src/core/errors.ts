@@ -19,17 +19,22 @@ export const ERRORS = {
   expectation_failed: { status: 417, title: 'Expectation failed' },
   rate_limited: { status: 429, title: 'Too many requests' },
   quota_exceeded: { status: 429, title: 'Quota exceeded' },
+  function_throttled: { status: 429, title: 'Function throttled' },
   headers_too_large: { status: 431, title: 'Request header fields too large' },
   internal_error: { status: 500, title: 'Internal error' },
+  authorizer_error: { status: 500, title: 'Authorizer error' },
   upstream_unavailable: { status: 502, title: 'Upstream unavailable' },
   upstream_error: { status: 502, title: 'Bad upstream response' },
+  function_error: { status: 502, title: 'Function error' },
   shutting_down: { status: 503, title: 'Shutting down' },
   no_healthy_upstream: { status: 503, title: 'No healthy upstream' },
   upstream_overloaded: { status: 503, title: 'Upstream overloaded' },
   auth_unavailable: { status: 503, title: 'Authentication unavailable' },
   rate_limit_unavailable: { status: 503, title: 'Rate limiting unavailable' },
+  function_unavailable: { status: 503, title: 'Function unavailable' },
   upstream_timeout: { status: 504, title: 'Upstream timeout' },
   not_cached: { status: 504, title: 'Not in cache' },
+  function_timeout: { status: 504, title: 'Function timeout' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

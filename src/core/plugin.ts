@@ -7,6 +7,7 @@ import type { AuthSettingsT } from '../config/schema/consumer.ts';
 import type { RedisConfigT } from '../config/schema/redis.ts';
 import type { CacheSettingsT } from '../config/schema/cache.ts';
 import type { Logger } from './logger.ts';
+import type { FunctionInvoker } from '../functions/types.ts';
 
 /**
  * Request phases, in the order they run. Each handler returns nothing to continue, or a Reply to answer the request
@@ -72,6 +73,8 @@ export interface PluginScope {
   redis: RedisConfigT | undefined;
   /** The root `cache` settings (response cache storage), when configured. */
   cache?: CacheSettingsT | undefined;
+  /** The invoker of a function of the config being built (a key of `functions`, local or remote), for plugins that call functions. */
+  functions?: (name: string) => FunctionInvoker | undefined;
 }
 
 /**

@@ -48,23 +48,27 @@ export function composeAuthentication(methods: readonly NamedAuthenticator[], op
     const reasons: string[] = [];
     let sawInvalid = false;
     let sawUnavailable = false;
+    let invalidReply: Reply | undefined;
+    let unavailableReply: Reply | undefined;
     const own: string[] = [];
     results.forEach((r, i) => {
       if (r.outcome === 'invalid') {
         sawInvalid = true;
+        invalidReply ??= r.reply;
         reasons.push(`${methods[i]!.name}: ${r.reason}`);
         own.push(r.challenge ?? challenges[i]!);
       } else {
         if (r.outcome === 'unavailable') {
           sawUnavailable = true;
+          unavailableReply ??= r.reply;
           reasons.push(`${methods[i]!.name}: ${r.reason}`);
         }
         own.push(challenges[i]!);
       }
     });
     ctx.vars.auth = { outcome: sawInvalid ? 'invalid' : sawUnavailable ? 'unavailable' : 'absent', reasons };
-    if (sawInvalid) return problem('invalid_credentials', 'credentials not accepted', { 'www-authenticate': own });
-    if (sawUnavailable) return unavailable;
+    if (sawInvalid) return invalidReply ?? problem('invalid_credentials', 'credentials not accepted', { 'www-authenticate': own });
+    if (sawUnavailable) return unavailableReply ?? unavailable;
     return unauthorized;
   };
 

@@ -1,4 +1,5 @@
 import type { RequestContext } from '../core/context.ts';
+import type { Reply } from '../core/reply.ts';
 
 /** A consumer as the runtime holds it: compiled once from config, shared by every request, never changed. */
 export interface Consumer {
@@ -28,6 +29,8 @@ export interface Identity {
   /** Verified token claims, when the method has them. */
   readonly claims?: Readonly<Record<string, unknown>>;
   readonly anonymous?: boolean;
+  /** A Lambda authorizer's `context` (its `principalId` is `subject`): what function events and upstream headers carry. */
+  readonly authorizerContext?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -36,11 +39,12 @@ export interface Identity {
  * - `invalid`: it carries one and it is not accepted; `reason` goes to logs and metrics, never to the client;
  * - `unavailable`: the credential can't be checked now (identity provider unreachable, nothing cached);
  * - `success`: who the request is.
+ * `reply` replaces the phase's own answer to a refusal (401 / 503): a Lambda authorizer's explicit Deny is a 403.
  */
 export type AuthResult =
   | { readonly outcome: 'absent' }
-  | { readonly outcome: 'invalid'; readonly reason: string; readonly challenge?: string }
-  | { readonly outcome: 'unavailable'; readonly reason: string }
+  | { readonly outcome: 'invalid'; readonly reason: string; readonly challenge?: string; readonly reply?: Reply }
+  | { readonly outcome: 'unavailable'; readonly reason: string; readonly reply?: Reply }
   | { readonly outcome: 'success'; readonly identity: Identity };
 
 /**

@@ -6,6 +6,7 @@ import { METRICS, type CollectedMetric, type MetricSpec, type MetricsSource } fr
 import { HistogramCells, METHODS, OTHER, STATUS_CLASSES, type RequestSeries } from './series.ts';
 import './limit-metrics.ts';
 import './cache-metrics.ts';
+import './function-metrics.ts';
 
 /** One sample as prom-client's registry prints it: `metricName` (default: the family's name), labels, value. */
 interface Sample {

@@ -11,6 +11,8 @@ import { RouteConflictError, RouteTable, type TableRoute, type ValueMatcher } fr
 import type { NormalizeOptions } from '../router/normalize.ts';
 import { Upstream, upstreamHash, type UpstreamTimeouts } from '../upstream/pool.ts';
 import { UpstreamBackend } from '../upstream/forward.ts';
+import { FunctionBackend } from '../functions/backend.ts';
+import { buildFunctions, type FunctionHandle } from '../functions/invokers.ts';
 import { RetryPolicy } from '../upstream/retry.ts';
 import { resolvePluginConfigs } from './plugin-scope.ts';
 import { ConsumerDirectory } from '../identity/consumers.ts';
@@ -41,6 +43,8 @@ export interface Runtime {
   /** Global plugins only: runs for requests that match no route (404/405). */
   readonly globalChain: CompiledChain;
   readonly upstreams: ReadonlyMap<string, Upstream>;
+  /** Functions by name; one whose config is unchanged by a reload is reused (its warm sandboxes stay). */
+  readonly functions: ReadonlyMap<string, FunctionHandle>;
   readonly consumers: ConsumerDirectory;
   /** Usage plans by name (the admin API reports their usage). */
   readonly plans: ReadonlyMap<string, CompiledPlan>;
@@ -80,8 +84,9 @@ export function configHash(config: Config): string {
  * Throws ConfigError when a plugin refuses its config; nothing is created in that case (new upstreams are
  * destroyed again), so the live runtime is untouched.
  */
-export function buildRuntime(config: Config, logger: Logger, previous?: Runtime): Runtime {
+export function buildRuntime(config: Config, logger: Logger, previous?: Runtime, options: BuildOptions = {}): Runtime {
   const issues: ConfigIssue[] = [];
+  const functions = buildFunctions(config, previous?.functions, { baseDir: options.baseDir ?? process.cwd(), logger }, issues);
   const upstreams = new Map<string, Upstream>();
   const created: Upstream[] = [];
   for (const [name, uc] of Object.entries(config.upstreams ?? {})) {
@@ -108,7 +113,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
       return undefined;
     }
     try {
-      const h = def.create(cfg as never, { route, consumer, consumers, auth, logger, redis: config.redis, cache: config.cache });
+      const h = def.create(cfg as never, { route, consumer, consumers, auth, logger, redis: config.redis, cache: config.cache, functions: (fn) => functions.get(fn)?.invoker });
       instances.push(h);
       return h;
     } catch (err) {
@@ -172,11 +177,14 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     const plan = planHandler(rc.name, subscriptions);
     if (plan !== undefined) handlers.push({ name: USAGE_PLAN, h: plan });
     const upstream = rc.upstream !== undefined ? upstreams.get(rc.upstream) : undefined;
-    const backend = upstream === undefined ? undefined : new UpstreamBackend(upstream, {
-      host: rc.hostHeader ?? (rc.preserveHost ? 'preserve' : undefined),
-      timeouts: routeTimeouts(upstream.timeouts, rc.timeouts),
-      retry: rc.retries !== undefined ? new RetryPolicy(rc.retries) : upstream.retry,
-    }, logger);
+    const fn = rc.function !== undefined ? functions.get(rc.function.name) : undefined;
+    const backend = fn !== undefined
+      ? new FunctionBackend(fn.invoker, rc.function!, { path: firstPath(rc.match.path), methods: rc.match.methods }, logger)
+      : upstream === undefined ? undefined : new UpstreamBackend(upstream, {
+        host: rc.hostHeader ?? (rc.preserveHost ? 'preserve' : undefined),
+        timeouts: routeTimeouts(upstream.timeouts, rc.timeouts),
+        retry: rc.retries !== undefined ? new RetryPolicy(rc.retries) : upstream.retry,
+      }, logger);
     const route: CompiledRoute = {
       name: rc.name,
       chain: compileChain(handlers),
@@ -214,6 +222,7 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     routes,
     globalChain: compileChain([...globalInstances].map(([name, h]) => ({ name, h }))),
     upstreams,
+    functions,
     consumers,
     plans,
     limits: {
@@ -229,6 +238,17 @@ export function buildRuntime(config: Config, logger: Logger, previous?: Runtime)
     fresh: created,
     plugins: instances,
   };
+}
+
+/** Where a build finds what config paths are relative to. */
+export interface BuildOptions {
+  /** The config file's directory: functions' `codeDir` and handlers are relative to it (default: the working directory). */
+  baseDir?: string;
+}
+
+/** The first path pattern of a route (a function event's `resource` / `routeKey`). */
+function firstPath(path: string | string[]): string {
+  return Array.isArray(path) ? path[0]! : path;
 }
 
 function routeSecrets(handlers: readonly PluginHandlers[]): RouteSecrets {
@@ -250,7 +270,11 @@ function routeSecrets(handlers: readonly PluginHandlers[]): RouteSecrets {
  */
 export async function retireRuntime(old: Runtime, next: Runtime | undefined): Promise<void> {
   const keep = new Set(next ? [...next.upstreams.values()] : []);
-  await Promise.all([...old.upstreams.values()].filter((u) => !keep.has(u)).map((u) => u.close()));
+  const keepFunctions = new Set(next ? [...next.functions.values()] : []);
+  await Promise.all([
+    ...[...old.upstreams.values()].filter((u) => !keep.has(u)).map((u) => u.close()),
+    ...[...old.functions.values()].filter((f) => !keepFunctions.has(f)).map((f) => f.invoker.close()),
+  ]);
   if (next !== undefined) return;
   await Promise.allSettled(old.plugins.map(async (p) => p.close?.()));
 }

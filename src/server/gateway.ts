@@ -13,6 +13,7 @@ import { PROBLEM_CONTENT_TYPE, writeRawReply } from '../core/pipeline.ts';
 import { activateRuntime, buildRuntime, retireRuntime, type Runtime } from '../runtime/build.ts';
 import { createRequestHandler, createUpgradeHandler, markExpectContinue, type HandlerHost } from './handler.ts';
 import { startAdmin } from '../admin/server.ts';
+import { startInvokeApi, type InvokeApiServer } from '../functions/invoke-api/server.ts';
 import { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import { GatewayAnalytics } from '../observability/analytics/analytics.ts';
 import { reconfigureTracing, type GatewayTracing } from '../observability/tracing/gateway-tracing.ts';
@@ -20,12 +21,14 @@ import { randomUUID } from 'node:crypto';
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** The config file's directory: functions' code paths are relative to it (default: the working directory). */
+  baseDir?: string;
   /** Where the config came from, for `reloadFromSource` (SIGHUP, file watch). */
   source?: () => Promise<Config>;
 }
 
 /** Parts of the config read once at start: changing them needs a restart. */
-const STATIC_KEYS = ['listen', 'admin'] as const;
+const STATIC_KEYS = ['listen', 'admin', 'functionsApi'] as const;
 
 /**
  * A running gateway: the proxy listener, the admin listener and the live Runtime. `apply` validates and builds a
@@ -43,8 +46,10 @@ export class Gateway implements HandlerHost {
   draining = false;
   #proxy: http.Server | http2.Http2SecureServer | undefined;
   #admin: http.Server | undefined;
+  #invokeApi: InvokeApiServer | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #source: GatewayOptions['source'];
+  readonly #baseDir: string | undefined;
   #reloads = 0;
   #reloading: Promise<unknown> = Promise.resolve();
 
@@ -52,6 +57,7 @@ export class Gateway implements HandlerHost {
     this.#runtime = runtime;
     this.logger = options.logger ?? stderrLogger;
     this.#source = options.source;
+    this.#baseDir = options.baseDir;
     this.metrics = new GatewayMetrics(this, runtime.config.metrics);
     this.analytics = new GatewayAnalytics(runtime.config.analytics, runtime.config.redis, this.logger);
     this.tracing = reconfigureTracing(undefined, runtime.config.tracing, this.logger);
@@ -74,7 +80,7 @@ export class Gateway implements HandlerHost {
   static async start(input: unknown, options: GatewayOptions = {}): Promise<Gateway> {
     const logger = options.logger ?? stderrLogger;
     const config = validateConfig(input);
-    const runtime = buildRuntime(config, logger);
+    const runtime = buildRuntime(config, logger, undefined, { baseDir: options.baseDir });
     await activateRuntime(runtime);
     const gw = new Gateway(runtime, options);
     try {
@@ -92,6 +98,11 @@ export class Gateway implements HandlerHost {
 
   get adminUrl(): string | undefined {
     return this.#admin ? urlOf(this.#admin, 'http') : undefined;
+  }
+
+  /** The Lambda Invoke API's base URL, when `functionsApi.enabled`. */
+  get functionsApiUrl(): string | undefined {
+    return this.#invokeApi ? urlOf(this.#invokeApi.server, 'http') : undefined;
   }
 
   /**
@@ -115,7 +126,7 @@ export class Gateway implements HandlerHost {
       }
       (config as Record<string, unknown>)[key] = old.config[key];
     }
-    const next = buildRuntime(config, this.logger, old);
+    const next = buildRuntime(config, this.logger, old, { baseDir: this.#baseDir });
     await activateRuntime(next);
     if (this.draining) {
       for (const u of next.fresh) u.destroy();
@@ -164,6 +175,7 @@ export class Gateway implements HandlerHost {
     clearTimeout(timer);
     for (const s of this.#sockets) s.destroy();
     await proxyClosed;
+    await this.#invokeApi?.close();
     const adminClosed = close(this.#admin);
     this.#admin?.closeAllConnections();
     await adminClosed;
@@ -251,6 +263,7 @@ export class Gateway implements HandlerHost {
     if (admin?.enabled !== false) {
       this.#admin = await startAdmin(this, { port: admin?.port ?? 8081, host: admin?.host ?? '127.0.0.1', token: admin?.token });
     }
+    if (config.functionsApi?.enabled === true) this.#invokeApi = await startInvokeApi(this, config.functionsApi);
     this.logger.info('listening', { proxy: this.proxyUrl, admin: this.adminUrl, hash: this.#runtime.hash });
   }
 

@@ -14,7 +14,7 @@ const FORWARDING: ReadonlySet<string> = new Set(['x-forwarded-for', 'x-forwarded
  * Headers that only the gateway may set upstream (identity headers that auth plugins add). A client that sends
  * them has them removed at ingress, whatever its address.
  */
-const OWNED_PREFIXES = ['x-consumer-', 'x-authenticated-', 'x-expeditor-'];
+const OWNED_PREFIXES = ['x-consumer-', 'x-authenticated-', 'x-expeditor-', 'x-authorizer-'];
 
 function isOwned(lower: string): boolean {
   const c = lower.charCodeAt(0);

@@ -248,7 +248,7 @@ describe('admin API', () => {
       assert.deepEqual(a.body.endpoints, [
         'GET /status', 'GET /routes', 'GET /schema', 'GET /consumers', 'GET /consumers/:name', 'GET /consumers/:name/usage', 'GET /plans',
         'GET /health/live', 'GET /health/ready',
-        'GET /metrics', 'GET /analytics', 'GET /cache', 'POST /cache/purge', 'GET /upstreams', 'GET /upstreams/:name',
+        'GET /metrics', 'GET /analytics', 'GET /functions', 'GET /functions/:name', 'GET /cache', 'POST /cache/purge', 'GET /upstreams', 'GET /upstreams/:name',
         'POST /upstreams/:name/targets/:id/drain', 'DELETE /upstreams/:name/targets/:id/drain', 'POST /config/validate', 'PUT /config',
       ]);
       assert.match(String(a.body.detail), /GET \/status, GET \/routes/);

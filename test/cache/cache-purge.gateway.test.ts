@@ -4,6 +4,11 @@ import type { TestGateway } from '../helpers/gateway.ts';
 import { runCli } from '../cli/run.ts';
 import { scrape } from '../observability/support.ts';
 import { closeCacheStores } from '../../src/cache/stores.ts';
+import { flushAccessLogs } from '../../src/plugins/access-log/plugin.ts';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { until } from '../helpers/redis.ts';
 import { cachedGateway, request, scriptedUpstream, type ScriptedUpstream } from './support.ts';
 
 async function purge(gw: TestGateway, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -90,5 +95,27 @@ describe('response cache: purging and visibility', () => {
     assert.ok(m.value('expeditor_cache_requests_total', { route: 'cached', outcome: 'stored' })! >= 4);
     assert.equal(m.types.get('expeditor_cache_memory_bytes'), 'gauge');
     assert.equal(m.value('expeditor_cache_memory_entries', { store: 'memory' }), stats.memory.entries);
+  });
+
+  it('the access log says what the cache did for each request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'expeditor-cache-log-'));
+    const file = join(dir, 'access.log');
+    const own = await cachedGateway(up.url, {}, { plugins: { 'access-log': { destination: { file } } } });
+    try {
+      up.answer.set('/logged', { headers: { 'cache-control': 'max-age=60' } });
+      await request(own.url, '/logged');
+      await request(own.url, '/logged');
+      await request(own.url, '/logged', { 'cache-control': 'no-cache' });
+      let lines: Array<{ path: string; cache?: string }> = [];
+      await until(async () => {
+        await flushAccessLogs();
+        lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l)) : [];
+        return lines.length >= 3;
+      }, 5000, 'three access-log lines');
+      assert.deepEqual(lines.map((l) => l.cache), ['miss', 'hit', 'miss']);
+    } finally {
+      await own.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -166,7 +166,7 @@ describe('meaning', () => {
 
   it('a route with neither an upstream nor a mock', () => {
     assert.deepEqual(issues({ routes: [{ name: 'a', match: { path: '/a' } }] }), [
-      { path: 'routes[0]', message: 'needs an "upstream" or a "mock" plugin to answer its requests' },
+      { path: 'routes[0]', message: 'needs an "upstream", a "function" or a "mock" plugin to answer its requests' },
     ]);
   });
 

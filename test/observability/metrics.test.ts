@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import { LIMIT_METRIC } from '../../src/limits/stats.ts';
 import { CACHE_METRICS } from '../../src/cache/stats.ts';
+import { FUNCTION_METRICS } from '../../src/observability/function-metrics.ts';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RequestContext, type GatewayRequest } from '../../src/core/context.ts';
@@ -164,7 +165,7 @@ describe('docs/observability.md', () => {
 
   it('lists every process metric, and names no metric the gateway does not serve', () => {
     // Metrics that other modules count and a collector serves at scrape time (limit-metrics.ts, cache-metrics.ts).
-    const collected = [LIMIT_METRIC, ...Object.values(CACHE_METRICS)];
+    const collected = [LIMIT_METRIC, ...Object.values(CACHE_METRICS), ...Object.values(FUNCTION_METRICS)];
     const served = new Set<string>([...Object.values(METRICS).map((s) => s.name), ...processMetricNames(), ...collected]);
     for (const name of collected) assert.ok(doc.includes(`| \`${name}\` |`), `${name} is not in the metrics table`);
     for (const name of processMetricNames()) assert.ok(doc.includes(`\`${name}\``), `${name} is not documented`);

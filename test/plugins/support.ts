@@ -9,6 +9,7 @@ import { validateConfig } from '../../src/config/validate.ts';
 import { AuthSettings, type AuthSettingsT } from '../../src/config/schema/consumer.ts';
 import type { Config } from '../../src/config/schema/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
+import { InvokeError, type FunctionInvoker } from '../../src/functions/types.ts';
 
 /** Applies the schema's defaults to a copy of `input` and checks it, as the config loader does; throws listing schema errors. */
 export function configure<S extends TSchema>(def: PluginDefinition<S>, input: unknown): Static<S> {
@@ -28,6 +29,17 @@ export function scope(config: { consumers?: Record<string, unknown>; auth?: Reco
     auth: Value.Default(AuthSettings, structuredClone(config.auth ?? {})) as AuthSettingsT,
     logger: silentLogger,
     redis: undefined,
+    functions: (name) => stubInvoker(name),
+  };
+}
+
+/** Any function name resolves (so plugins that call functions can be created); invoking one is refused. */
+function stubInvoker(name: string): FunctionInvoker {
+  return {
+    name,
+    invoke: () => Promise.reject(new InvokeError('unavailable', 'stub function')),
+    stats: () => ({ name, kind: 'local', invocations: 0, errors: 0, throttles: 0, timeouts: 0, coldStarts: 0, sandboxes: { warm: 0, busy: 0, starting: 0 }, queued: 0, durationMsTotal: 0, initDurationMsTotal: 0 }),
+    close: () => Promise.resolve(),
   };
 }
 

@@ -11,6 +11,8 @@ import { TracingConfig } from './tracing.ts';
 import { AnalyticsConfig } from './analytics.ts';
 import { PlanConfig } from './plan.ts';
 import { CacheSettings } from './cache.ts';
+import { FunctionConfig, RouteFunctionConfig } from './function.ts';
+import { FunctionsApiConfig } from './functions-api.ts';
 
 /** `plugins:` object: one optional key per shipped plugin, so a misspelt plugin name is an unknown-key error. */
 function pluginsSchema(description: string) {
@@ -23,6 +25,7 @@ export const PluginsConfig = pluginsSchema('Plugins and their config, keyed by p
 
 export const RouteConfig = Strict({
   ...routeFields,
+  function: Type.Optional(RouteFunctionConfig),
   auth: Type.Optional(RouteAuthConfig),
   plugins: Type.Optional(pluginsSchema('Plugins for this route; a plugin configured here replaces its global config for this route.')),
   consumerPlugins: Type.Optional(Type.Record(Type.String(), pluginsSchema('Plugins for one consumer on this route.'), {
@@ -39,9 +42,11 @@ export const ConfigSchema = Strict({
   $schema: Type.Optional(Type.String({ description: 'Path or URL of the JSON Schema, for editors.' })),
   listen: Type.Optional(ListenConfig),
   admin: Type.Optional(AdminConfig),
+  functionsApi: Type.Optional(FunctionsApiConfig),
   server: Type.Optional(ServerConfig),
   redis: Type.Optional(RedisConfig),
   upstreams: Type.Optional(Type.Record(Type.String(), UpstreamConfig, { description: `Upstream pools by name. A name has ${NAME_RULE}.` })),
+  functions: Type.Optional(Type.Record(Type.String(), FunctionConfig, { description: `Lambda-compatible functions by name (see docs/functions.md). A name has ${NAME_RULE}.` })),
   auth: Type.Optional(AuthSettings),
   consumers: Type.Optional(Type.Record(Type.String(), ConsumerConfig, { description: `Consumers by name. A name has ${NAME_RULE}.` })),
   plans: Type.Optional(Type.Record(Type.String(), PlanConfig, { description: `Usage plans by name (see docs/rate-limiting.md). A name has ${NAME_RULE}.` })),
@@ -60,5 +65,6 @@ export const ConfigSchema = Strict({
 export type Config = Static<typeof ConfigSchema>;
 export type RouteConfigT = Static<typeof RouteConfig>;
 export type UpstreamConfigT = Static<typeof UpstreamConfig>;
+export type { FunctionConfigT, RouteFunctionConfigT } from './function.ts';
 export type ConsumerConfigT = Static<typeof ConsumerConfig>;
 export type { PlanConfigT } from './plan.ts';

@@ -1,5 +1,6 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
-import { formatTraceparent, setTraceHeaders } from './trace-context.ts';
+import { formatTraceparent, parseTraceparent, setTraceHeaders } from './trace-context.ts';
+import { formatXRayTraceHeader } from './xray.ts';
 import {
   ATTR_CLIENT_ADDRESS, ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
   ATTR_HTTP_REQUEST_RESEND_COUNT, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_NETWORK_PROTOCOL_VERSION,
@@ -124,6 +125,17 @@ export class RequestTrace {
     const span = this.#child(methodOf(ctx.method), SpanKind.CLIENT, attributes);
     setTraceHeaders(headers, ...headersOf(span.spanContext()), this.#strip);
     return span;
+  }
+
+  /**
+   * The request's trace as an X-Ray trace header, for a function's `_X_AMZN_TRACE_ID` and
+   * `Lambda-Runtime-Trace-Id`: the SERVER span when recording, else the context carried on.
+   */
+  xrayHeader(): string | undefined {
+    if (this.span !== undefined) return formatXRayTraceHeader(this.span.spanContext());
+    const tp = parseTraceparent(this.#traceparent);
+    if (tp === undefined) return undefined;
+    return formatXRayTraceHeader({ traceId: tp.traceId, spanId: tp.spanId, traceFlags: tp.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE });
   }
 
   /** Propagates the request's own context (unsampled requests, and WebSocket handshakes, which get no attempt span). */

@@ -5,7 +5,7 @@
 export const FIELD_NAMES = [
   'time', 'requestId', 'method', 'host', 'path', 'query', 'protocol', 'status', 'route', 'consumer', 'authMethod',
   'credentialId', 'clientIp', 'peerIp', 'userAgent', 'target', 'latency', 'upstreamLatency', 'gatewayLatency',
-  'errorCode', 'authError', 'rateLimit', 'bytesIn', 'bytesOut', 'aborted',
+  'errorCode', 'authError', 'rateLimit', 'cache', 'bytesIn', 'bytesOut', 'aborted',
 ] as const;
 
 export type FieldName = (typeof FIELD_NAMES)[number];

@@ -98,6 +98,7 @@ export function buildLine(ctx: Readonly<RequestContext>, format: LineFormat): Re
     errorCode: f.errorCode ? ctx.errorCode : undefined,
     authError: f.authError ? authReasons(ctx) : undefined,
     rateLimit: f.rateLimit ? ctx.vars.rateLimit as string | undefined : undefined,
+    cache: f.cache ? ctx.vars.cache as string | undefined : undefined,
     bytesIn: f.bytesIn ? contentLength(ctx) ?? (ctx.bytesIn > 0 ? ctx.bytesIn : undefined) : undefined,
     bytesOut: f.bytesOut ? ctx.bytesOut : undefined,
     aborted: f.aborted && ctx.clientGone ? true : undefined,
