@@ -111,9 +111,17 @@ describe('Invoke API with the AWS SDK client, unsigned from loopback', () => {
     const file = join(dir, 'event-ran.json');
     const out = await invoke(lambda, { FunctionName: 'mark', InvocationType: 'Event', Payload: { file, n: 7 } });
     assert.equal(out.StatusCode, 202);
+    // The function writes the file in the background: wait until it is there and whole.
     const deadline = Date.now() + 10_000;
-    while (!existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(JSON.parse(readFileSync(file, 'utf8')).n, 7);
+    let written: { n?: number } | undefined;
+    while (written === undefined && Date.now() < deadline) {
+      try {
+        written = JSON.parse(readFileSync(file, 'utf8')) as { n?: number };
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    assert.equal(written?.n, 7);
   });
 
   it('DryRun answers 204 without running the function', async () => {

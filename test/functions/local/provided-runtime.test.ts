@@ -57,8 +57,13 @@ describe('provided runtime', () => {
       (err) => err instanceof InvokeError && err.failure === 'init_failed');
   });
 
-  it('runs AWS\'s runtime interface client (aws-lambda-ric, a devDependency) as a bootstrap', async () => {
-    assert.ok(existsSync(join(EXAMPLES, '../../node_modules/aws-lambda-ric/index.mjs')), 'npm install builds aws-lambda-ric');
+  // aws-lambda-ric (a devDependency) compiles native code at install (cmake, make, g++). CI installs the tools and
+  // must run this test; a checkout installed without it (npm ci --ignore-scripts, say) says why it skips.
+  const ricMissing = existsSync(join(EXAMPLES, '../../node_modules/aws-lambda-ric/index.mjs'))
+    ? undefined
+    : 'aws-lambda-ric is not installed (its native build needs cmake, make and g++; then npm ci)';
+  if (ricMissing !== undefined && process.env.CI === 'true') throw new Error(ricMissing);
+  it('runs AWS\'s runtime interface client (aws-lambda-ric, a devDependency) as a bootstrap', { skip: ricMissing }, async () => {
     const environment = { NODE: process.execPath };
     const fn = localFunction('ric', { runtime: 'provided', codeDir: 'ric', handler: 'app.handler', environment });
     const ok = await invoke(fn, { hello: 'ric' }, { requestId: 'req-ric' });
