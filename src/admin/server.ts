@@ -48,7 +48,7 @@ const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/read
 export const ADMIN_MAX_BODY = 5 * 1024 * 1024;
 
 /** Config sections read once at start; a new config that changes them is applied, but they wait for a restart. */
-const STATIC_SECTIONS = ['listen', 'admin'] as const;
+const STATIC_SECTIONS = ['listen', 'admin', 'store'] as const;
 
 type Handler = (body: Buffer, params: Record<string, string>, query: URLSearchParams) => Promise<[number, unknown]> | [number, unknown];
 

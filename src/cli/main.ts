@@ -7,6 +7,7 @@ import { passwordsCommand } from './passwords.ts';
 import { plansCommand } from './plans.ts';
 import { cacheCommand } from './cache.ts';
 import { invokeCommand } from './invoke.ts';
+import { deployCommands } from './deploy.ts';
 
 const program = new Command('expeditor')
   .description('Expeditor: an API gateway for Node.js.')
@@ -18,6 +19,7 @@ const program = new Command('expeditor')
   .addCommand(plansCommand)
   .addCommand(cacheCommand)
   .addCommand(invokeCommand);
+for (const c of deployCommands) program.addCommand(c);
 
 // Usage errors exit 2, like an invalid config: scripts only have to tell 0 from non-zero, and 1 stays for crashes.
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];

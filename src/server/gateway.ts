@@ -28,7 +28,7 @@ export interface GatewayOptions {
 }
 
 /** Parts of the config read once at start: changing them needs a restart. */
-const STATIC_KEYS = ['listen', 'admin', 'functionsApi'] as const;
+const STATIC_KEYS = ['listen', 'admin', 'functionsApi', 'store'] as const;
 
 /**
  * A running gateway: the proxy listener, the admin listener and the live Runtime. `apply` validates and builds a

@@ -6,6 +6,7 @@ import { UpstreamConfig } from './upstream.ts';
 import { routeFields } from './route.ts';
 import { AuthSettings, RouteAuthConfig, consumerFields } from './consumer.ts';
 import { RedisConfig } from './redis.ts';
+import { StoreConfig } from './store.ts';
 import { MetricsConfig } from './observability.ts';
 import { TracingConfig } from './tracing.ts';
 import { AnalyticsConfig } from './analytics.ts';
@@ -45,6 +46,7 @@ export const ConfigSchema = Strict({
   functionsApi: Type.Optional(FunctionsApiConfig),
   server: Type.Optional(ServerConfig),
   redis: Type.Optional(RedisConfig),
+  store: Type.Optional(StoreConfig),
   upstreams: Type.Optional(Type.Record(Type.String(), UpstreamConfig, { description: `Upstream pools by name. A name has ${NAME_RULE}.` })),
   functions: Type.Optional(Type.Record(Type.String(), FunctionConfig, { description: `Lambda-compatible functions by name (see docs/functions.md). A name has ${NAME_RULE}.` })),
   auth: Type.Optional(AuthSettings),
