@@ -3,7 +3,6 @@ import type { Reply } from '../core/reply.ts';
 import type { ResponseTap } from '../core/tap.ts';
 import type { CachePolicy } from './policy.ts';
 import { invalidatedUrls } from './invalidation.ts';
-import { pathPrefixes } from './key.ts';
 import { rawPairs, recordFromPairs } from './fill.ts';
 import { cacheStats } from './stats.ts';
 
@@ -27,7 +26,7 @@ export class CacheInvalidation implements ResponseTap {
     const urls = invalidatedUrls(ctx.method, status, host, ctx.query === '' ? ctx.path : `${ctx.path}?${ctx.query}`, recordFromPairs(rawPairs(rawHeaders)));
     for (const url of urls) {
       const q = url.indexOf('?');
-      for (const prefix of pathPrefixes(q === -1 ? url : url.slice(0, q))) void this.policy.storage.purge({ prefix }).catch(() => {});
+      void this.policy.storage.purge({ path: q === -1 ? url : url.slice(0, q) }).catch(() => {});
     }
     if (urls.length > 0) cacheStats.count(this.policy.route, 'invalidated');
     return undefined;

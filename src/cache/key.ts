@@ -49,8 +49,3 @@ export function keyQuery(query: string, spec: CacheKeySpec['query']): string {
   if (kept.length > 1) kept.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return kept.map(([, p]) => p).join('&');
 }
-
-/** Key prefixes a change to `path` invalidates (RFC 9111 §4.4): every query and host variant of the path. */
-export function pathPrefixes(path: string): string[] {
-  return [`${path} `, `${path}?`];
-}

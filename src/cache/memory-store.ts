@@ -1,5 +1,5 @@
 import { entrySize, type CachedResponse, type Stored } from './entry.ts';
-import { ownedBy, type CacheStore, type PurgeSelector } from './store.ts';
+import { ownedBy, pathOf, type CacheStore, type PurgeSelector } from './store.ts';
 
 interface Node {
   stored: Stored;
@@ -16,6 +16,8 @@ export class MemoryCacheStore implements CacheStore {
   readonly kind = 'memory' as const;
   readonly #nodes = new Map<string, Node>();
   readonly #tags = new Map<string, Set<string>>();
+  /** Keys by path, for invalidation by path without a scan. */
+  readonly #paths = new Map<string, Set<string>>();
   #bytes = 0;
   #maxBytes: number;
   /** Largest time a stored response is kept here, whatever its freshness (the memory tier in front of Redis). */
@@ -76,8 +78,9 @@ export class MemoryCacheStore implements CacheStore {
 
   purgeNow(selector: PurgeSelector): number {
     let removed = 0;
-    if ('tag' in selector) {
-      for (const key of this.#tags.get(selector.tag) ?? []) {
+    if ('tag' in selector || 'path' in selector) {
+      const keys = 'tag' in selector ? this.#tags.get(selector.tag) : this.#paths.get(selector.path);
+      for (const key of [...(keys ?? [])]) {
         const n = this.#nodes.get(key);
         if (n !== undefined) {
           this.#remove(key, n);
@@ -99,6 +102,7 @@ export class MemoryCacheStore implements CacheStore {
   clear(): void {
     this.#nodes.clear();
     this.#tags.clear();
+    this.#paths.clear();
     this.#bytes = 0;
   }
 
@@ -109,14 +113,10 @@ export class MemoryCacheStore implements CacheStore {
     this.#evict(size);
     this.#nodes.set(key, { stored, size, keepUntil });
     this.#bytes += size;
-    if (stored.kind === 'response') for (const t of stored.entry.tags) this.#tagSet(t).add(key);
+    setOf(this.#paths, pathOf(key)).add(key);
+    if (stored.kind === 'response') for (const t of stored.entry.tags) setOf(this.#tags, t).add(key);
   }
 
-  #tagSet(tag: string): Set<string> {
-    let s = this.#tags.get(tag);
-    if (s === undefined) this.#tags.set(tag, (s = new Set()));
-    return s;
-  }
 
   /** Makes room for `size` more bytes, least recently used first. */
   #evict(size: number): void {
@@ -130,11 +130,20 @@ export class MemoryCacheStore implements CacheStore {
   #remove(key: string, n: Node): void {
     this.#nodes.delete(key);
     this.#bytes -= n.size;
+    unindex(this.#paths, pathOf(key), key);
     if (n.stored.kind !== 'response') return;
-    for (const t of n.stored.entry.tags) {
-      const s = this.#tags.get(t);
-      s?.delete(key);
-      if (s?.size === 0) this.#tags.delete(t);
-    }
+    for (const t of n.stored.entry.tags) unindex(this.#tags, t, key);
   }
+}
+
+function setOf(index: Map<string, Set<string>>, name: string): Set<string> {
+  let s = index.get(name);
+  if (s === undefined) index.set(name, (s = new Set()));
+  return s;
+}
+
+function unindex(index: Map<string, Set<string>>, name: string, key: string): void {
+  const s = index.get(name);
+  s?.delete(key);
+  if (s?.size === 0) index.delete(name);
 }

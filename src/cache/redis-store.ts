@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.ts';
 import type { RedisConfigT } from '../config/schema/redis.ts';
 import { createRedisClient } from '../redis/client.ts';
 import { decodeEntry, encodeMeta, type CachedResponse, type Stored } from './entry.ts';
-import type { CacheStore, PurgeSelector } from './store.ts';
+import { pathOf, type CacheStore, type PurgeSelector } from './store.ts';
 
 /** Glob metacharacters of SCAN MATCH, escaped so a purge prefix matches literally. */
 function escapeGlob(s: string): string {
@@ -62,6 +62,11 @@ export class RedisCacheStore implements CacheStore {
     return `${this.#prefix.slice(0, -1)}-tag:`;
   }
 
+  /** Sets of the keys stored for one path, so that invalidating a path costs what it removes, not a SCAN. */
+  get pathPrefix(): string {
+    return `${this.#prefix.slice(0, -1)}-path:`;
+  }
+
   async get(key: string): Promise<Stored | undefined> {
     try {
       await this.#ready();
@@ -82,15 +87,15 @@ export class RedisCacheStore implements CacheStore {
     try {
       await this.#ready();
       const ops: Promise<unknown>[] = [];
+      // A new set has no TTL, and GT treats that as infinite: NX sets the first one, GT extends it later.
+      const index = (set: string, member: string) => c.sadd(set, member).then(() => c.pexpireat(set, at, 'NX')).then(() => c.pexpireat(set, at, 'GT'));
       if (vary.length > 0) {
         ops.push(c.hset(this.#prefix + primary, 'v', JSON.stringify(vary), 'k', String(at)).then(() => c.pexpireat(this.#prefix + primary, at)));
+        ops.push(index(this.pathPrefix + pathOf(primary), primary));
       }
       ops.push(c.hset(this.#prefix + key, 'm', encodeMeta(entry), 'b', entry.body).then(() => c.pexpireat(this.#prefix + key, at)));
-      for (const tag of entry.tags) {
-        const tk = this.tagPrefix + tag;
-        // A new set has no TTL, and GT treats that as infinite: NX sets the first one, GT extends it later.
-        ops.push(c.sadd(tk, key).then(() => c.pexpireat(tk, at, 'NX')).then(() => c.pexpireat(tk, at, 'GT')));
-      }
+      ops.push(index(this.pathPrefix + pathOf(key), key));
+      for (const tag of entry.tags) ops.push(index(this.tagPrefix + tag, key));
       await Promise.all(ops);
     } catch (err) {
       this.#failed(err);
@@ -100,8 +105,8 @@ export class RedisCacheStore implements CacheStore {
   async purge(selector: PurgeSelector): Promise<number> {
     await this.#ready();
     const c = this.#client;
-    if ('tag' in selector) {
-      const tk = this.tagPrefix + selector.tag;
+    if ('tag' in selector || 'path' in selector) {
+      const tk = 'tag' in selector ? this.tagPrefix + selector.tag : this.pathPrefix + selector.path;
       const keys = await c.smembers(tk);
       let n = 0;
       for (const k of keys) n += await c.del(this.#prefix + k);

@@ -1,7 +1,11 @@
 import type { CachedResponse, Stored } from './entry.ts';
 
-/** What to purge: one primary key (every variant), keys starting with a path prefix, or one surrogate key. */
-export type PurgeSelector = { key: string } | { prefix: string } | { tag: string };
+/**
+ * What to purge: one primary key (every variant), keys starting with a path prefix, one surrogate key, or every key
+ * of one path (any query, host or route: what an unsafe request invalidates). `path` is indexed by every store, so
+ * it costs what it removes, not a scan of the store.
+ */
+export type PurgeSelector = { key: string } | { prefix: string } | { tag: string } | { path: string };
 
 /**
  * Where responses are kept. Keys are the cache keys of src/cache/key.ts: a response without Vary is stored under
@@ -23,6 +27,15 @@ export type MaybePromise<T> = T | Promise<T>;
 /** The key a variant is stored under: the primary key and the normalised values of the Vary headers. */
 export function variantKey(primary: string, signature: string): string {
   return `${primary} v:${signature}`;
+}
+
+/** The path a key is for: the key up to its query or its first space. */
+export function pathOf(key: string): string {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 32 /* space */ || c === 63 /* ? */) return key.slice(0, i);
+  }
+  return key;
 }
 
 /** Whether `key` belongs to the primary key `primary` (itself or one of its variants). */

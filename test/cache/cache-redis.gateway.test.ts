@@ -96,6 +96,22 @@ describe('response cache in Redis, shared by gateway nodes', { skip }, () => {
     // The other node reconnects on its own (with back-off): its lookups miss until then, then hit.
     await until(async () => String((await request(b.url, '/after')).headers['cache-status']).includes('hit'), 10_000, 'the other node to read Redis again');
   });
+  it('a successful PUT through one node invalidates the path in Redis for all of them (indexed, no SCAN)', async () => {
+    up.server.removeAllListeners('request');
+    up.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      req.resume();
+      if (req.method === 'PUT') return void res.writeHead(204).end();
+      res.writeHead(200, { 'cache-control': 'max-age=600' });
+      res.end(`menu ${req.url}`);
+    });
+    const key = (q: string) => `EXISTS "expeditor:cache:/menu/soup${q} 127.0.0.1 r:cached"`;
+    await request(a.url, '/menu/soup');
+    await request(a.url, '/menu/soup?lang=fr');
+    await until(async () => (await rawCommand(redis.port, key(''))).startsWith(':1') && (await rawCommand(redis.port, key('?lang=fr'))).startsWith(':1'), 5000, 'both variants in Redis');
+    assert.equal((await request(b.url, '/menu/soup', {}, 'PUT', 'new recipe')).status, 204);
+    await until(async () => (await rawCommand(redis.port, key(''))).startsWith(':0') && (await rawCommand(redis.port, key('?lang=fr'))).startsWith(':0'), 5000, 'the path invalidated in Redis');
+    assert.match(String((await request(a.url, '/menu/soup')).headers['cache-status']), /fwd=uri-miss/);
+  });
 });
 
 describe('tiered store: a memory tier in front of Redis', { skip }, () => {
