@@ -10,6 +10,9 @@ import type { RouteFunctionConfigT } from '../config/schema/function.ts';
 import { awsErrorAnswer, eventV1, eventV2, responseV1, responseV2, type HttpAnswer, type HttpRequestView } from './events/index.ts';
 import { InvokeError, type FunctionInvoker, type InvokeFailure } from './types.ts';
 
+/** Lambda's limit on a synchronous invocation's event (6 MB): a body base64-encoded in the event grows by a third. */
+export const MAX_EVENT_BYTES = 6 * 1024 * 1024;
+
 /** What a failure answers on a `problem` route: the code, and the status for payload 1.0 / 2.0 (API Gateway's). */
 const FAILURES: Record<InvokeFailure | 'function_error' | 'malformed', { code: ErrorCode; v1: number; v2: number; aws: Parameters<typeof awsErrorAnswer>[1] }> = {
   function_error: { code: 'function_error', v1: 502, v2: 500, aws: 'function_error' },
@@ -59,13 +62,17 @@ export class FunctionBackend implements Backend {
     }
     const view = requestView(ctx, this.routePath, this.routeMethod, body, format);
     const event = format === '1.0' ? eventV1(view, this.config.binaryMediaTypes) : eventV2(view);
+    const payload = Buffer.from(JSON.stringify(event));
+    if (payload.length > MAX_EVENT_BYTES) {
+      return sendReply(ctx, res, problemReply('payload_too_large', `the function's event would be ${payload.length} bytes; Lambda takes at most ${MAX_EVENT_BYTES}`), ctx.route?.chain, this.logger);
+    }
     const abort = new AbortController();
     ctx.abortBackend = () => abort.abort();
     ctx.target = `function:${this.invoker.name}`;
     ctx.upstreamStart = ctx.upstreamFirstStart = performance.now();
     try {
       const result = await this.invoker.invoke({
-        payload: Buffer.from(JSON.stringify(event)), requestId: ctx.id, traceId: ctx.trace?.xrayHeader(), signal: abort.signal,
+        payload, requestId: ctx.id, traceId: ctx.trace?.xrayHeader(), signal: abort.signal,
       });
       ctx.upstreamHeaders = performance.now();
       ctx.abortBackend = undefined;

@@ -172,6 +172,16 @@ describe('function routes', () => {
     assert.equal(json(b).code, 'function_throttled');
   });
 
+  it('an event over Lambda\'s 6 MB limit is refused with 413 before anything runs', async () => {
+    const before = ((await (await fetch(`${gw.adminUrl}/functions/v2`)).json()) as { invocations: number }).invocations;
+    const r = await send(gw.url, '/v2/items/1', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(5 * 1024 * 1024, 1) });
+    assert.equal(r.status, 413);
+    assert.equal(json(r).code, 'payload_too_large');
+    assert.match(json(r).detail, /Lambda takes at most 6291456/, 'the event limit, not the route\'s body limit');
+    const after = ((await (await fetch(`${gw.adminUrl}/functions/v2`)).json()) as { invocations: number }).invocations;
+    assert.equal(after, before);
+  });
+
   it('GET /functions and the metrics report invocations, errors, throttles and cold starts', async () => {
     const stats = (await (await fetch(`${gw.adminUrl}/functions/fails`)).json()) as { invocations: number; errors: number; coldStarts: number };
     assert.ok(stats.invocations >= 3 && stats.errors >= 3, JSON.stringify(stats));
