@@ -1,11 +1,11 @@
 import http from 'node:http';
-import { timingSafeEqual, createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { ConfigError, withLines } from '../config/errors.ts';
 import { checkConfig } from '../config/check.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
 import { parseConfigText, type LoadedConfig } from '../config/load.ts';
 import { validateConfig } from '../config/validate.ts';
-import { ERRORS, PROBLEM_TYPE_BASE, type ErrorCode } from '../core/errors.ts';
+import type { ErrorCode } from '../core/errors.ts';
 import { consumerView } from '../identity/view.ts';
 import { storeHealth } from '../limits/health.ts';
 import { planUsage, planView } from '../limits/plans.ts';
@@ -20,6 +20,12 @@ import { listenOn } from '../server/gateway.ts';
 import { VERSION } from '../version.ts';
 import { cacheStoreStats, openConfiguredStores, purgeAll } from '../cache/stores.ts';
 import type { PurgeSelector } from '../cache/store.ts';
+import type { StoreConfigT } from '../config/schema/store.ts';
+import { StoreError } from '../store/errors.ts';
+import type { NewAuditEntry } from '../store/types.ts';
+import { AdminAuth, allows, requiredRole, type AdminToken } from './auth.ts';
+import { releaseRoutes, storeOpener } from './release-routes.ts';
+import { invalidConfig, notFound, problem, storeFailure, type Handler } from './reply.ts';
 
 /** What the admin API needs from the gateway. */
 export interface AdminHost {
@@ -38,7 +44,11 @@ export interface AdminHost {
 export interface AdminOptions {
   port: number;
   host: string;
-  token: string | undefined;
+  /** `admin.token` and `admin.tokens` (see adminTokens); none: the API is open. */
+  tokens: readonly AdminToken[];
+  /** The `store` settings the gateway started with, and the config file's directory a relative SQLite path is from. */
+  store: Partial<StoreConfigT> | undefined;
+  baseDir: string | undefined;
 }
 
 /** Endpoints served without the admin token. */
@@ -50,15 +60,23 @@ export const ADMIN_MAX_BODY = 5 * 1024 * 1024;
 /** Config sections read once at start; a new config that changes them is applied, but they wait for a restart. */
 const STATIC_SECTIONS = ['listen', 'admin', 'store'] as const;
 
-type Handler = (body: Buffer, params: Record<string, string>, query: URLSearchParams) => Promise<[number, unknown]> | [number, unknown];
-
 /**
- * The admin API: its own listener (loopback by default), never the proxy port. When a token is configured every
- * request must carry it as a bearer token; config validation refuses a non-loopback listener without one.
- * Errors are problem+json like the proxy's; config errors add `errors: [{ path, message, line? }]`.
+ * The admin API: its own listener (loopback by default), never the proxy port. When tokens are configured every
+ * request must carry one as a bearer token (401 otherwise), whose role must allow the endpoint (403 otherwise);
+ * config validation refuses a non-loopback listener without one. Errors are problem+json like the proxy's; config
+ * errors add `errors: [{ path, message, line? }]`.
  */
 export async function startAdmin(host: AdminHost, options: AdminOptions): Promise<http.Server> {
-  const tokenHash = options.token === undefined ? undefined : sha256(options.token);
+  const auth = new AdminAuth(options.tokens);
+  const store = storeOpener(options.store, options.baseDir);
+  /** Audit entries of changes the store does not record itself; a store that fails is logged, the change stands. */
+  const audit = async (entry: NewAuditEntry) => {
+    try {
+      await (await store()).appendAudit(entry);
+    } catch (err) {
+      host.logger.error('admin: the audit entry could not be written', { action: entry.action, target: entry.target, err });
+    }
+  };
   const startedWith = Object.fromEntries(STATIC_SECTIONS.map((k) => [k, JSON.stringify(host.runtime.config[k])]));
   const routes: Record<string, Handler> = {
     'GET /status': () => {
@@ -154,11 +172,14 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
     },
     // The response cache (docs/caching.md): what the stores hold, and purging.
     'GET /cache': () => [200, cacheStoreStats()],
-    'POST /cache/purge': async (body) => {
+    'POST /cache/purge': async (body, _p, _q, caller) => {
       const selector = purgeSelector(body);
       if (typeof selector === 'string') return [400, problem('bad_request', selector, randomUUID())];
       openConfiguredStores(host.runtime.config, host.logger);
-      return [200, { purged: await purgeAll(selector) }];
+      const purged = await purgeAll(selector);
+      const [kind, value] = Object.entries(selector)[0]!;
+      await audit({ actor: caller.name, action: 'cache.purge', target: `${kind}:${value}`, details: { selector, purged } });
+      return [200, { purged }];
     },
     'GET /upstreams': () => [200, { upstreams: [...host.runtime.upstreams.values()].map((u) => u.snapshot()) }],
     'GET /upstreams/:name': (_body, p) => {
@@ -172,7 +193,7 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       const config = await checkConfig(parseBody(body));
       return [200, { valid: true, routes: config.routes.length, upstreams: Object.keys(config.upstreams ?? {}).length }];
     },
-    'PUT /config': async (body) => {
+    'PUT /config': async (body, _p, _q, caller) => {
       const loaded = parseBody(body);
       // Validated here first for the line numbers; apply() validates again, builds and swaps.
       const config = validateConfig(loaded.value, loaded);
@@ -187,8 +208,10 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
         if (err instanceof ConfigError) throw new ConfigError(withLines(err.issues, loaded.lineOf));
         throw err;
       }
+      await audit({ actor: caller.name, action: 'config.apply', target: 'config', details: { configHash: rt.hash, routes: rt.routes.length, restartRequired } });
       return [200, { applied: true, configHash: rt.hash, routes: rt.routes.length, upstreams: rt.upstreams.size, restartRequired }];
     },
+    ...releaseRoutes(store),
   };
   const endpoints = Object.keys(routes);
 
@@ -212,20 +235,23 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
 
     // Before anything else, so an unauthenticated client learns nothing, not even which endpoints exist.
     // Health probes answer without the token (probes rarely carry credentials; they reveal nothing but up/down).
-    if (tokenHash !== undefined && !PUBLIC_PATHS.has((req.url ?? '/').split('?')[0]!)) {
-      const auth = req.headers.authorization;
-      if (!authorized(auth, tokenHash)) {
-        const challenge = auth === undefined ? 'Bearer realm="expeditor-admin"' : 'Bearer realm="expeditor-admin", error="invalid_token"';
-        return fail(401, 'unauthorized', auth === undefined ? 'the admin API requires Authorization: Bearer <token>' : 'invalid admin token', {}, { 'www-authenticate': challenge });
-      }
-    }
     const path = (req.url ?? '/').split('?')[0]!;
+    const header = req.headers.authorization;
+    const caller = auth.identify(header);
+    if (caller === undefined && !PUBLIC_PATHS.has(path)) {
+      const challenge = header === undefined ? 'Bearer realm="expeditor-admin"' : 'Bearer realm="expeditor-admin", error="invalid_token"';
+      return fail(401, 'unauthorized', header === undefined ? 'the admin API requires Authorization: Bearer <token>' : 'invalid admin token', {}, { 'www-authenticate': challenge });
+    }
     const found = findEndpoint(endpoints, `${req.method} ${path}`);
     const handler = found ? routes[found.key] : undefined;
     if (handler === undefined) {
       const allowed = endpoints.filter((k) => findEndpoint([k], `${k.split(' ')[0]} ${path}`) !== undefined).map((k) => k.split(' ')[0]!);
       if (allowed.length > 0) return fail(405, 'method_not_allowed', `${path} answers ${allowed.join(', ')}`, {}, { allow: allowed.join(', ') });
       return fail(404, 'route_not_found', `no admin endpoint ${req.method} ${path}; the endpoints are ${endpoints.join(', ')}`, { endpoints });
+    }
+    const needed = requiredRole(found!.key);
+    if (caller !== undefined && !allows(caller, needed)) {
+      return fail(403, 'forbidden', `${found!.key} needs a token with the "${needed}" role; the token "${caller.name}" has "${caller.role}"`);
     }
     const tooLarge = () => fail(413, 'payload_too_large', `admin request bodies are limited to ${ADMIN_MAX_BODY} bytes`, {}, { connection: 'close' });
     if (Number(req.headers['content-length'] ?? 0) > ADMIN_MAX_BODY) return tooLarge();
@@ -236,12 +262,13 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
       return tooLarge();
     }
     try {
-      const [status, payload] = await handler(body, found!.params, new URLSearchParams(queryOf(req.url)));
+      // Health probes answer anonymous callers too (they need no role); the caller is then nobody's.
+      const [status, payload] = await handler(body, found!.params, new URLSearchParams(queryOf(req.url)), caller ?? { name: 'anonymous', role: 'read' });
       send(res, status, payload);
     } catch (err) {
-      if (err instanceof ConfigError) {
-        return fail(400, 'invalid_config', `invalid config (${err.issues.length} error${err.issues.length === 1 ? '' : 's'}); the running config keeps serving`, { errors: err.issues });
-      }
+      if (err instanceof ConfigError) return send(res, ...invalidConfig(err.issues, 'the running config keeps serving'));
+      const failure = err instanceof StoreError ? storeFailure(err) : undefined;
+      if (failure !== undefined) return send(res, ...failure);
       host.logger.error('admin request failed', { method: req.method, path, requestId, err });
       fail(500, 'internal_error', 'the admin request failed; see the gateway log');
     }
@@ -276,11 +303,6 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
-}
-
-function problem(code: ErrorCode, detail: string, requestId: string) {
-  const e = ERRORS[code];
-  return { type: PROBLEM_TYPE_BASE + code, title: e.title, status: e.status, detail, code, requestId };
 }
 
 /** The body of POST /cache/purge: exactly one of key, prefix, tag (a non-empty string); else what is wrong. */
@@ -318,26 +340,10 @@ function send(res: http.ServerResponse, status: number, payload: unknown, header
   res.end(body);
 }
 
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** Constant-time comparison of hashes, so the token's length and content don't leak through timing. */
-function authorized(header: string | undefined, tokenHash: Buffer): boolean {
-  const m = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  if (m === null) return false;
-  return timingSafeEqual(sha256(m[1]!), tokenHash);
-}
-
 /** The query string of a request target, without the `?` ('' when there is none). */
 function queryOf(url: string | undefined): string {
   const at = url === undefined ? -1 : url.indexOf('?');
   return at === -1 ? '' : url!.slice(at + 1);
-}
-
-/** `[404, problem]` for an admin resource that does not exist (handlers return it; the code is route_not_found). */
-function notFound(detail: string): [number, unknown] {
-  return [404, problem('route_not_found', detail, randomUUID())];
 }
 
 /** Matches `METHOD /path` against endpoint keys with `:param` segments. */

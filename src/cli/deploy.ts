@@ -7,8 +7,9 @@ import { checkConfig } from '../config/check.ts';
 import type { Config } from '../config/schema/index.ts';
 import { createStateStore } from '../store/open.ts';
 import { StoreError } from '../store/errors.ts';
-import type { Deployment, Stage, StateStore } from '../store/types.ts';
-import { diffConfigs, formatDiff, type EntityChange, type Json } from '../deploy/diff.ts';
+import type { StateStore } from '../store/types.ts';
+import { formatDiff, type Json } from '../deploy/diff.ts';
+import { changesOn, deploySnapshot, rollbackStage, shortId, type Release } from '../deploy/release.ts';
 import { apiSnapshot } from '../deploy/snapshot.ts';
 import { DEFAULT_CONFIG, Refusal, guarded } from './yaml-edit.ts';
 import { reportIssues } from './validate.ts';
@@ -61,43 +62,22 @@ async function withStore<T>(file: string, config: Config | undefined, fn: (store
   }
 }
 
-/** A deployment by its id or an unambiguous prefix of it (at least 6 characters). */
-async function findDeployment(store: StateStore, idOrPrefix: string): Promise<Deployment> {
-  const exact = await store.getDeployment(idOrPrefix);
-  if (exact !== undefined) return exact;
-  if (idOrPrefix.length < 6) throw new Refusal(`no deployment "${idOrPrefix}" (give at least 6 characters of its id)`);
-  const matches = (await store.listDeployments({ limit: 1000 })).filter((d) => d.id.startsWith(idOrPrefix));
-  if (matches.length === 0) throw new Refusal(`no deployment "${idOrPrefix}"`);
-  if (matches.length > 1) throw new Refusal(`"${idOrPrefix}" matches ${matches.length} deployments: give more of the id`);
-  return (await store.getDeployment(matches[0]!.id))!;
-}
-
-const short = (id: string) => id.slice(0, 12);
-
-/** Points a stage at a deployment, as one transaction with its history and audit entries. */
-async function pointStage(store: StateStore, stageName: string, deploymentId: string, actor: string, message: string): Promise<string> {
-  const stage = await store.getStage(stageName);
-  if (stage?.deploymentId === deploymentId) return `stage ${stageName} already serves ${short(deploymentId)}: nothing changed`;
-  const written = await store.setStage({ name: stageName, deploymentId, expectedVersion: stage?.version ?? 0, actor, message });
-  return `stage ${stageName} now serves ${short(deploymentId)} (version ${written.version}${stage === undefined ? ', new stage' : `, was ${short(stage.deploymentId)}`})`;
-}
-
 /**
- * The common start of deploy and diff: the config file validated (or its errors printed and nothing done), its API
- * snapshot, the stage as it is and what the snapshot changes on it.
+ * The common start of deploy and diff: the config file validated (or its errors printed and nothing done), then its
+ * API snapshot with the store it names.
  */
-async function againstStage(
-  opts: StoreOptions & { stage: string },
-  fn: (store: StateStore, snapshot: Json, stage: Stage | undefined, changes: EntityChange[]) => Promise<void>,
-): Promise<void> {
+async function withSnapshot(opts: StoreOptions, fn: (store: StateStore, snapshot: Json) => Promise<void>): Promise<void> {
   const config = await validated(opts.config);
   if (config === undefined) return;
   const snapshot = await apiSnapshot(opts.config);
-  await withStore(opts.config, config, async (store) => {
-    const stage = await store.getStage(opts.stage);
-    const before = stage === undefined ? undefined : (await store.getDeployment(stage.deploymentId))?.config;
-    await fn(store, snapshot, stage, diffConfigs(before, snapshot));
-  });
+  await withStore(opts.config, config, (store) => fn(store, snapshot));
+}
+
+/** The line `deploy` and `rollback` print about the stage. */
+function moved(r: Release): string {
+  const name = r.stage.name;
+  if (!r.changed) return `stage ${name} already serves ${shortId(r.stage.deploymentId)}: nothing changed`;
+  return `stage ${name} now serves ${shortId(r.stage.deploymentId)} (version ${r.stage.version}${r.from === null ? ', new stage' : `, was ${shortId(r.from)}`})`;
 }
 
 const withCommon = (cmd: Command) => cmd
@@ -115,10 +95,10 @@ Example:
   deployment 3f9c2a1b7e40 (new), 2 changes
   stage prod now serves 3f9c2a1b7e40 (version 4, was 9ab01c33d2e7)`)
   .action(guarded('deploy', async (opts: StoreOptions & { stage: string; message: string }) => {
-    await againstStage(opts, async (store, snapshot, _stage, changes) => {
-      const { deployment, created } = await store.putDeployment({ config: snapshot as never, message: opts.message, author: actorOf(opts) });
-      process.stdout.write(`deployment ${short(deployment.id)} (${created ? 'new' : 'existing'}), ${changes.length} change${changes.length === 1 ? '' : 's'}\n`);
-      process.stdout.write(`${await pointStage(store, opts.stage, deployment.id, actorOf(opts), opts.message)}\n`);
+    await withSnapshot(opts, async (store, snapshot) => {
+      const r = await deploySnapshot(store, snapshot, { stage: opts.stage, actor: actorOf(opts), message: opts.message });
+      process.stdout.write(`deployment ${shortId(r.deployment.id)} (${r.created ? 'new' : 'existing'}), ${r.changes.length} change${r.changes.length === 1 ? '' : 's'}\n`);
+      process.stdout.write(`${moved(r)}\n`);
     });
   }));
 
@@ -127,10 +107,11 @@ const diff = withCommon(new Command('diff'))
   .requiredOption('-s, --stage <name>', 'the stage to compare with')
   .option('--json', 'print the changes as JSON')
   .action(guarded('diff', async (opts: StoreOptions & { stage: string; json?: boolean }) => {
-    await againstStage(opts, async (_store, _snapshot, stage, changes) => {
+    await withSnapshot(opts, async (store, snapshot) => {
+      const { stage, changes } = await changesOn(store, opts.stage, snapshot);
       if (opts.json) process.stdout.write(`${JSON.stringify({ stage: opts.stage, deployed: stage?.deploymentId ?? null, changes }, null, 2)}\n`);
       else {
-        process.stdout.write(stage === undefined ? `stage ${opts.stage} does not exist yet: everything is new\n` : `stage ${opts.stage} serves ${short(stage.deploymentId)}\n`);
+        process.stdout.write(stage === undefined ? `stage ${opts.stage} does not exist yet: everything is new\n` : `stage ${opts.stage} serves ${shortId(stage.deploymentId)}\n`);
         process.stdout.write(formatDiff(changes));
       }
     });
@@ -148,12 +129,12 @@ const history = withCommon(new Command('history'))
       if (opts.stage !== undefined) {
         rows.push(['VERSION', 'DEPLOYMENT', 'FROM', 'AT', 'ACTOR', 'MESSAGE']);
         for (const c of await store.stageHistory(opts.stage, { limit })) {
-          rows.push([String(c.version), short(c.to), c.from === null ? '-' : short(c.from), c.at.toISOString(), c.actor, c.message]);
+          rows.push([String(c.version), shortId(c.to), c.from === null ? '-' : shortId(c.from), c.at.toISOString(), c.actor, c.message]);
         }
         if (rows.length === 1) throw new Refusal(`stage ${opts.stage} has no history (no such stage?)`);
       } else {
         rows.push(['DEPLOYMENT', 'CREATED', 'AUTHOR', 'MESSAGE']);
-        for (const d of await store.listDeployments({ limit })) rows.push([short(d.id), d.createdAt.toISOString(), d.author, d.message]);
+        for (const d of await store.listDeployments({ limit })) rows.push([shortId(d.id), d.createdAt.toISOString(), d.author, d.message]);
       }
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       process.stdout.write(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');
@@ -167,16 +148,7 @@ const rollback = withCommon(new Command('rollback'))
   .option('-m, --message <text>', 'why (default: "rollback to <id>")')
   .action(guarded('rollback', async (opts: StoreOptions & { stage: string; to?: string; message?: string }) => {
     await withStore(opts.config, undefined, async (store) => {
-      const stage = await store.getStage(opts.stage);
-      if (stage === undefined) throw new Refusal(`no stage "${opts.stage}"`);
-      let target: string;
-      if (opts.to !== undefined) target = (await findDeployment(store, opts.to)).id;
-      else {
-        const previous = (await store.stageHistory(opts.stage, { limit: 1000 })).find((c) => c.to === stage.deploymentId && c.from !== null && c.from !== c.to);
-        if (previous === undefined) throw new Refusal(`stage ${opts.stage} has no earlier deployment to roll back to`);
-        target = previous.from!;
-      }
-      process.stdout.write(`${await pointStage(store, opts.stage, target, actorOf(opts), opts.message ?? `rollback to ${short(target)}`)}\n`);
+      process.stdout.write(`${moved(await rollbackStage(store, { stage: opts.stage, to: opts.to, actor: actorOf(opts), message: opts.message }))}\n`);
     });
   }));
 

@@ -244,14 +244,42 @@ function checkMeaning(config: Config, at: At): void {
   const admin = config.admin;
   if (isObject(admin) && admin.enabled !== false) {
     const host = typeof admin.host === 'string' ? admin.host : '127.0.0.1';
-    if (!isLoopback(host) && admin.token === undefined) {
+    const tokens = Array.isArray(admin.tokens) ? admin.tokens : [];
+    if (!isLoopback(host) && admin.token === undefined && tokens.length === 0) {
       at(['admin', 'token'], `is required when the admin API listens on a non-loopback address ("${host}")`);
     }
+    checkAdminTokens(admin.token, tokens, at);
     const listen = config.listen;
     if (isObject(listen) && admin.port === listen.port && admin.port !== 0 && sameAddress(host, String(listen.host))) {
       at(['admin', 'port'], `must differ from listen.port (${listen.port}): the admin API never shares the proxy listener`);
     }
   }
+}
+
+/**
+ * Each admin token's name and value must be unique, `admin.token` (named `admin`) included: a name is the actor the
+ * audit log records, and one value with two roles would be ambiguous. A duplicate value is reported without it.
+ */
+function checkAdminTokens(token: unknown, tokens: readonly unknown[], at: (path: (string | number)[], message: string) => void): void {
+  const names = new Map<string, string>();
+  const values = new Map<string, string>();
+  if (typeof token === 'string') {
+    names.set('admin', 'admin.token');
+    values.set(token, 'admin.token');
+  }
+  tokens.forEach((t, i) => {
+    if (!isObject(t)) return;
+    if (typeof t.name === 'string') {
+      const prev = names.get(t.name);
+      if (prev !== undefined) at(['admin', 'tokens', i, 'name'], `duplicate token name "${t.name}" (also ${prev}${prev === 'admin.token' ? ', whose name is "admin"' : ''})`);
+      else names.set(t.name, `admin.tokens[${i}]`);
+    }
+    if (typeof t.token === 'string') {
+      const prev = values.get(t.token);
+      if (prev !== undefined) at(['admin', 'tokens', i, 'token'], `the same token as ${prev}: each token must be different`);
+      else values.set(t.token, `admin.tokens[${i}]`);
+    }
+  });
 }
 
 /** The member of a union of objects tagged by a `type` literal that a value's `type` names, if any. */

@@ -14,8 +14,12 @@ export const NODE_SECTIONS: readonly string[] = ['$schema', 'listen', 'admin', '
  * deployment), without the node's own sections. The caller validates the file first.
  */
 export async function apiSnapshot(file: string): Promise<Json> {
-  const raw = parse(await readFile(file, 'utf8'), { maxAliasCount: 100 }) as Record<string, Json> | null;
+  return withoutNodeSections(parse(await readFile(file, 'utf8'), { maxAliasCount: 100 }));
+}
+
+/** A config (file text parsed, or a request's JSON) without the node's own sections: what a deployment holds. */
+export function withoutNodeSections(raw: unknown): Json {
   const out: Record<string, Json> = {};
-  for (const [k, v] of Object.entries(raw ?? {})) if (!NODE_SECTIONS.includes(k)) out[k] = v;
+  for (const [k, v] of Object.entries((raw ?? {}) as Record<string, Json>)) if (!NODE_SECTIONS.includes(k)) out[k] = v;
   return out;
 }

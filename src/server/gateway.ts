@@ -13,6 +13,8 @@ import { PROBLEM_CONTENT_TYPE, writeRawReply } from '../core/pipeline.ts';
 import { activateRuntime, buildRuntime, retireRuntime, type Runtime } from '../runtime/build.ts';
 import { createRequestHandler, createUpgradeHandler, markExpectContinue, type HandlerHost } from './handler.ts';
 import { startAdmin } from '../admin/server.ts';
+import { adminTokens } from '../admin/auth.ts';
+import { closeStateStore } from '../store/open.ts';
 import { startInvokeApi, type InvokeApiServer } from '../functions/invoke-api/server.ts';
 import { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import { GatewayAnalytics } from '../observability/analytics/analytics.ts';
@@ -21,7 +23,10 @@ import { randomUUID } from 'node:crypto';
 
 export interface GatewayOptions {
   logger?: Logger;
-  /** The config file's directory: functions' code paths are relative to it (default: the working directory). */
+  /**
+   * The config file's directory: functions' code paths and a relative SQLite `store.url` are relative to it (default:
+   * the working directory).
+   */
   baseDir?: string;
   /** Where the config came from, for `reloadFromSource` (SIGHUP, file watch). */
   source?: () => Promise<Config>;
@@ -181,6 +186,8 @@ export class Gateway implements HandlerHost {
     await adminClosed;
     await retireRuntime(this.#runtime, undefined);
     await this.analytics.close();
+    // The admin API opened the state store on first use (if it did); it asks for it again after this.
+    await closeStateStore();
     // Exports the spans of the requests that just finished; a collector that does not answer costs otlp.timeout.
     const tracing = this.tracing;
     this.tracing = undefined;
@@ -261,7 +268,9 @@ export class Gateway implements HandlerHost {
     await listenOn(proxy, listen.port, listen.host);
     const admin = config.admin;
     if (admin?.enabled !== false) {
-      this.#admin = await startAdmin(this, { port: admin?.port ?? 8081, host: admin?.host ?? '127.0.0.1', token: admin?.token });
+      this.#admin = await startAdmin(this, {
+        port: admin?.port ?? 8081, host: admin?.host ?? '127.0.0.1', tokens: adminTokens(admin), store: config.store, baseDir: this.#baseDir,
+      });
     }
     if (config.functionsApi?.enabled === true) this.#invokeApi = await startInvokeApi(this, config.functionsApi);
     this.logger.info('listening', { proxy: this.proxyUrl, admin: this.adminUrl, hash: this.#runtime.hash });

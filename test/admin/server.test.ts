@@ -250,6 +250,8 @@ describe('admin API', () => {
         'GET /health/live', 'GET /health/ready',
         'GET /metrics', 'GET /analytics', 'GET /functions', 'GET /functions/:name', 'GET /cache', 'POST /cache/purge', 'GET /upstreams', 'GET /upstreams/:name',
         'POST /upstreams/:name/targets/:id/drain', 'DELETE /upstreams/:name/targets/:id/drain', 'POST /config/validate', 'PUT /config',
+        'GET /deployments', 'GET /deployments/:id', 'GET /stages', 'GET /stages/:name', 'GET /stages/:name/history',
+        'POST /stages/:name/deploy', 'POST /stages/:name/rollback', 'GET /audit',
       ]);
       assert.match(String(a.body.detail), /GET \/status, GET \/routes/);
     });

@@ -234,6 +234,24 @@ describe('meaning', () => {
     assert.doesNotThrow(() => validateConfig({ ...base(), admin: { host: '0.0.0.0', enabled: false } }));
   });
 
+  it('admin.tokens: a non-loopback listener may use them instead of admin.token; names and tokens are unique', () => {
+    const t = (name: string, token: string, role = 'read') => ({ name, token, role });
+    assert.doesNotThrow(() => validateConfig({ ...base(), admin: { host: '0.0.0.0', tokens: [t('ci', 'ci-token-0123456789', 'deploy')] } }));
+    assert.deepEqual(issues({ ...base(), admin: { host: '0.0.0.0', tokens: [] } }), [
+      { path: 'admin.token', message: 'is required when the admin API listens on a non-loopback address ("0.0.0.0")' },
+    ]);
+    assert.deepEqual(issues({ ...base(), admin: {
+      token: 'legacy-token-0123456789',
+      tokens: [t('ci', 'ci-token-0123456789'), t('ci', 'other-token-0123456789'), t('admin', 'third-token-0123456789'), t('ops', 'ci-token-0123456789'), t('x', 'legacy-token-0123456789')],
+    } }), [
+      { path: 'admin.tokens[1].name', message: 'duplicate token name "ci" (also admin.tokens[0])' },
+      { path: 'admin.tokens[2].name', message: 'duplicate token name "admin" (also admin.token, whose name is "admin")' },
+      { path: 'admin.tokens[3].token', message: 'the same token as admin.tokens[0]: each token must be different' },
+      { path: 'admin.tokens[4].token', message: 'the same token as admin.token: each token must be different' },
+    ]);
+    assert.deepEqual(issues({ ...base(), admin: { tokens: [t('ci', 'short', 'root')] } }).map((i) => i.path).sort(), ['admin.tokens[0].role', 'admin.tokens[0].token']);
+  });
+
   it('the admin API cannot share the proxy listener', () => {
     assert.deepEqual(issues({ ...base(), listen: { port: 9000 }, admin: { port: 9000 } }), [
       { path: 'admin.port', message: 'must differ from listen.port (9000): the admin API never shares the proxy listener' },

@@ -1,5 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Gateway } from '../../src/server/gateway.ts';
 import { silentLogger, type Logger } from '../../src/core/logger.ts';
 
@@ -13,20 +16,33 @@ export interface TestGateway {
 
 /**
  * Starts an in-process gateway on free ports (proxy and, unless disabled, admin) for the given config object.
- * `listen`/`admin` ports default to 0 and hosts to 127.0.0.1.
+ * `listen`/`admin` ports default to 0 and hosts to 127.0.0.1. Without a `store`, the state store (which the admin
+ * API opens on first use, to record audit entries) is a SQLite file in a temp directory removed by close().
  */
 export async function startGateway(config: Record<string, unknown>, options: { logger?: Logger } = {}): Promise<TestGateway> {
+  const dir = config.store === undefined ? await mkdtemp(join(tmpdir(), 'expeditor-gw-')) : undefined;
   const full = {
     ...config,
     listen: { port: 0, host: '127.0.0.1', ...(config.listen as object | undefined) },
     admin: { port: 0, host: '127.0.0.1', ...(config.admin as object | undefined) },
+    ...(dir === undefined ? {} : { store: { url: `sqlite:${join(dir, 'state.db')}` } }),
   };
-  const gateway = await Gateway.start(full, { logger: options.logger ?? silentLogger });
+  const removeDir = () => (dir === undefined ? Promise.resolve() : rm(dir, { recursive: true, force: true }));
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start(full, { logger: options.logger ?? silentLogger });
+  } catch (err) {
+    await removeDir();
+    throw err;
+  }
   return {
     gateway,
     url: gateway.proxyUrl,
     adminUrl: gateway.adminUrl,
-    close: () => gateway.stop(0),
+    close: async () => {
+      await gateway.stop(0);
+      await removeDir();
+    },
   };
 }
 

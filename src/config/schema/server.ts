@@ -20,11 +20,22 @@ export const ListenConfig = Strict({
   tls: Type.Optional(TlsConfig),
 }, { description: 'The public proxy listener.' });
 
+export const AdminTokenConfig = Strict({
+  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]*$', maxLength: 64, description: 'Who uses the token (`ci`, `ada`): the actor recorded in the audit log and the stage history.', errorMessage: 'must be a name of letters, digits and . _ : @ - (starting with a letter or digit), at most 64 characters' }),
+  token: Type.String({ minLength: 16, description: 'The bearer token. Use `${env:NAME}` rather than writing it in the file.' }),
+  role: Type.Union([Type.Literal('read'), Type.Literal('deploy'), Type.Literal('admin')], {
+    description: '`read`: the GET endpoints. `deploy`: also deploying and rolling back stages, validating configs and purging the cache. `admin`: everything (`PUT /config`, draining targets…).',
+  }),
+}, { description: 'An admin API token with a role.' });
+
 export const AdminConfig = Strict({
   enabled: Type.Boolean({ default: true, description: 'Serve the admin API.' }),
   port: Port('Port of the admin API. 0 picks a free port.', 8081),
   host: Type.String({ default: '127.0.0.1', description: 'Address the admin API binds to. Any non-loopback address requires `token`.' }),
-  token: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token the admin API requires (`Authorization: Bearer …`). Required when `host` is not a loopback address. Use `${env:NAME}` rather than writing it in the file.' })),
+  token: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token the admin API requires (`Authorization: Bearer …`), with the `admin` role; the audit log names it `admin`. This or `tokens` is required when `host` is not a loopback address. Use `${env:NAME}` rather than writing it in the file.' })),
+  tokens: Type.Optional(Type.Array(AdminTokenConfig, {
+    description: 'Named bearer tokens, each with a role; with `token`, any of them is accepted. A token\'s name is the actor the audit log and the stage history record. Names and token values must be unique.',
+  })),
 }, { description: 'The admin API (never served on the proxy listener).' });
 
 export const PathsConfig = Strict({
