@@ -11,7 +11,6 @@ import { storeHealth } from '../limits/health.ts';
 import { planUsage, planView } from '../limits/plans.ts';
 import { StoreUnavailable } from '../limits/types.ts';
 import type { Logger } from '../core/logger.ts';
-import { PROBLEM_CONTENT_TYPE } from '../core/pipeline.ts';
 import type { Runtime } from '../runtime/build.ts';
 import type { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import type { GatewayAnalytics } from '../observability/analytics/analytics.ts';
@@ -19,13 +18,14 @@ import { parseAnalyticsQuery } from '../observability/analytics/query-params.ts'
 import { listenOn } from '../server/gateway.ts';
 import { VERSION } from '../version.ts';
 import { cacheStoreStats, openConfiguredStores, purgeAll } from '../cache/stores.ts';
-import type { PurgeSelector } from '../cache/store.ts';
 import type { StoreConfigT } from '../config/schema/store.ts';
 import { StoreError } from '../store/errors.ts';
 import type { NewAuditEntry } from '../store/types.ts';
 import { AdminAuth, allows, requiredRole, type AdminToken } from './auth.ts';
 import { releaseRoutes, storeOpener } from './release-routes.ts';
 import { invalidConfig, notFound, problem, storeFailure, type Handler } from './reply.ts';
+import { ADMIN_MAX_BODY, TextBody, findEndpoint, queryOf, readBody, send } from './http.ts';
+import { purgeSelector } from '../cache/purge-body.ts';
 
 /** What the admin API needs from the gateway. */
 export interface AdminHost {
@@ -54,8 +54,6 @@ export interface AdminOptions {
 /** Endpoints served without the admin token. */
 const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
 
-/** Largest request body: a config file, with room to spare. */
-export const ADMIN_MAX_BODY = 5 * 1024 * 1024;
 
 /** Config sections read once at start; a new config that changes them is applied, but they wait for a restart. */
 const STATIC_SECTIONS = ['listen', 'admin', 'store'] as const;
@@ -285,86 +283,4 @@ export async function startAdmin(host: AdminHost, options: AdminOptions): Promis
 function parseBody(body: Buffer): LoadedConfig {
   if (body.length === 0) throw new ConfigError([{ path: '', message: 'request body is empty: send the config as YAML or JSON' }]);
   return parseConfigText(body.toString('utf8'), 'admin request', { env: false });
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > ADMIN_MAX_BODY) {
-        req.pause();
-        reject(new Error('too large'));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** The body of POST /cache/purge: exactly one of key, prefix, tag (a non-empty string); else what is wrong. */
-function purgeSelector(body: Buffer): PurgeSelector | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'the body must be JSON: {"key": "…"}, {"prefix": "/path/"} or {"tag": "…"}';
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'the body must be a JSON object';
-  const entries = Object.entries(v as Record<string, unknown>);
-  if (entries.length !== 1 || !['key', 'prefix', 'tag'].includes(entries[0]![0])) return 'give exactly one of "key", "prefix", "tag"';
-  const [name, value] = entries[0]!;
-  if (typeof value !== 'string' || value === '') return `"${name}" must be a non-empty string`;
-  if (name === 'prefix' && !value.startsWith('/')) return '"prefix" must be a path prefix starting with "/"';
-  return { [name]: value } as PurgeSelector;
-}
-
-/** A payload sent as it is, not as JSON. */
-class TextBody {
-  readonly text: string;
-  readonly type: string;
-  constructor(text: string, type: string) {
-    this.text = text;
-    this.type = type;
-  }
-}
-
-function send(res: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
-  const text = payload instanceof TextBody ? payload : undefined;
-  const body = text !== undefined ? text.text : JSON.stringify(payload);
-  const type = text !== undefined ? text.type : status >= 400 ? PROBLEM_CONTENT_TYPE : 'application/json';
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...headers });
-  res.end(body);
-}
-
-/** The query string of a request target, without the `?` ('' when there is none). */
-function queryOf(url: string | undefined): string {
-  const at = url === undefined ? -1 : url.indexOf('?');
-  return at === -1 ? '' : url!.slice(at + 1);
-}
-
-/** Matches `METHOD /path` against endpoint keys with `:param` segments. */
-function findEndpoint(keys: readonly string[], wanted: string): { key: string; params: Record<string, string> } | undefined {
-  const w = wanted.split('/');
-  for (const key of keys) {
-    const k = key.split('/');
-    if (k.length !== w.length || k[0] !== w[0]) continue;
-    const params: Record<string, string> = {};
-    let ok = true;
-    for (let i = 1; i < k.length && ok; i++) {
-      if (k[i]!.startsWith(':')) {
-        try {
-          params[k[i]!.slice(1)] = decodeURIComponent(w[i]!);
-        } catch {
-          ok = false;
-        }
-        ok &&= w[i] !== '';
-      } else ok = k[i] === w[i];
-    }
-    if (ok) return { key, params };
-  }
-  return undefined;
 }
