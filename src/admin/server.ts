@@ -54,7 +54,6 @@ export interface AdminOptions {
 /** Endpoints served without the admin token. */
 const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
 
-
 /** Config sections read once at start; a new config that changes them is applied, but they wait for a restart. */
 const STATIC_SECTIONS = ['listen', 'admin', 'store'] as const;
 
