@@ -16,6 +16,7 @@ import type { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import type { GatewayAnalytics } from '../observability/analytics/analytics.ts';
 import { parseAnalyticsQuery } from '../observability/analytics/query-params.ts';
 import { listenOn } from '../server/gateway.ts';
+import { STATIC_KEYS } from '../config/static-sections.ts';
 import { VERSION } from '../version.ts';
 import { cacheStoreStats, openConfiguredStores, purgeAll } from '../cache/stores.ts';
 import type { StoreConfigT } from '../config/schema/store.ts';
@@ -54,8 +55,7 @@ export interface AdminOptions {
 /** Endpoints served without the admin token. */
 const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
 
-/** Config sections read once at start; a new config that changes them is applied, but they wait for a restart. */
-const STATIC_SECTIONS = ['listen', 'admin', 'store'] as const;
+const STATIC_SECTIONS = STATIC_KEYS;
 
 /**
  * The admin API: its own listener (loopback by default), never the proxy port. When tokens are configured every

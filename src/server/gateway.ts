@@ -20,6 +20,7 @@ import { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import { GatewayAnalytics } from '../observability/analytics/analytics.ts';
 import { reconfigureTracing, type GatewayTracing } from '../observability/tracing/gateway-tracing.ts';
 import { randomUUID } from 'node:crypto';
+import { STATIC_KEYS } from '../config/static-sections.ts';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -31,9 +32,6 @@ export interface GatewayOptions {
   /** Where the config came from, for `reloadFromSource` (SIGHUP, file watch). */
   source?: () => Promise<Config>;
 }
-
-/** Parts of the config read once at start: changing them needs a restart. */
-const STATIC_KEYS = ['listen', 'admin', 'functionsApi', 'store'] as const;
 
 /**
  * A running gateway: the proxy listener, the admin listener and the live Runtime. `apply` validates and builds a
