@@ -29,6 +29,8 @@ export class RedisCacheStore implements CacheStore {
   #everReady = false;
   readonly #firstReady: Promise<void>;
   readonly #timeout: number;
+  /** The subscriber connection, when a memory tier listens for other nodes' purges. */
+  #subscriber: Redis | Cluster | undefined = undefined;
   errors = 0;
 
   constructor(settings: RedisConfigT, timeoutMs: number, logger: Logger) {
@@ -102,7 +104,40 @@ export class RedisCacheStore implements CacheStore {
     }
   }
 
+  /** The pub/sub channel on which every purge of this Redis is announced, for the nodes' memory tiers. */
+  get purgeChannel(): string {
+    return `${this.#prefix.slice(0, -1)}-purge`;
+  }
+
+  /**
+   * Calls `onPurge` for every purge any node makes of this Redis (this one included), so that memory tiers in front
+   * of it drop what was purged at once rather than after their hold time. One subscriber connection per store;
+   * ioredis resubscribes by itself after a reconnect.
+   */
+  listenForPurges(onPurge: (selector: PurgeSelector) => void): void {
+    if (this.#subscriber !== undefined) return;
+    // A subscriber waits for its connection (offline queue on): it sends nothing a caller waits for.
+    const c = this.#client;
+    const sub: Redis | Cluster = 'isCluster' in c && c.isCluster ? (c as Cluster).duplicate(undefined, { enableOfflineQueue: true }) : (c as Redis).duplicate({ enableOfflineQueue: true });
+    this.#subscriber = sub;
+    sub.on('error', () => {});
+    sub.on('message', (_channel: string, message: string) => {
+      try {
+        onPurge(JSON.parse(message) as PurgeSelector);
+      } catch {
+        // Not ours: ignore.
+      }
+    });
+    void sub.subscribe(this.purgeChannel).catch((err: Error) => this.#failed(err));
+  }
+
   async purge(selector: PurgeSelector): Promise<number> {
+    const n = await this.#purge(selector);
+    await this.#client.publish(this.purgeChannel, JSON.stringify(selector)).catch((err: Error) => this.#failed(err));
+    return n;
+  }
+
+  async #purge(selector: PurgeSelector): Promise<number> {
     await this.#ready();
     const c = this.#client;
     if ('tag' in selector || 'path' in selector) {
@@ -146,6 +181,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async close(): Promise<void> {
+    this.#subscriber?.disconnect();
     try {
       await this.#client.quit();
     } catch {

@@ -52,7 +52,12 @@ export function cacheStore(kind: StoreKind, settings: CacheSettingsT | undefined
   if (tier === undefined) tier = new MemoryCacheStore(s.tierMemorySize, s.tierMemoryHold);
   else if (tier.maxBytes !== s.tierMemorySize) tier.resize(s.tierMemorySize);
   let t = tiered.get(JSON.stringify(redis));
-  if (t === undefined) tiered.set(JSON.stringify(redis), (t = new TieredCacheStore(tier, far)));
+  if (t === undefined) {
+    tiered.set(JSON.stringify(redis), (t = new TieredCacheStore(tier, far)));
+    // Another node's purge (or invalidation) of the shared Redis reaches this node's memory tier at once.
+    const near = tier;
+    far.listenForPurges((selector) => near.purgeNow(selector));
+  }
   return t;
 }
 

@@ -4,9 +4,9 @@ import type { CachedResponse, Stored } from './entry.ts';
 import type { CacheStore, PurgeSelector } from './store.ts';
 
 /**
- * A small in-process LRU in front of Redis: hits on hot keys cost no round trip. The memory copy is held at most
- * `maxHold` (the memory store's cap), so a purge on another node, which clears only Redis and its own memory,
- * reaches this node's memory tier within that time.
+ * A small in-process LRU in front of Redis: hits on hot keys cost no round trip. Every purge of the shared Redis is
+ * announced over pub/sub and each node's memory tier drops the same keys at once (stores.ts subscribes); a copy is
+ * held at most `maxHold` (the memory store's cap), which bounds how long one can outlive a lost message.
  */
 export class TieredCacheStore implements CacheStore {
   readonly kind = 'tiered' as const;
