@@ -1,10 +1,8 @@
 import type { StoreConfigT } from '../config/schema/store.ts';
 import { migrate } from './migrate.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
-import { openPostgres } from './postgres-driver.ts';
 import { resolveStoreTarget, type StoreOpenOptions, type StoreTarget } from './settings.ts';
 import { SqlStateStore } from './sql-store.ts';
-import { openSqlite } from './sqlite-driver.ts';
 import type { StateStore } from './types.ts';
 
 /**
@@ -20,7 +18,10 @@ export async function createStateStore(
 }
 
 async function openTarget(target: StoreTarget, migrations: readonly Migration[] = MIGRATIONS): Promise<StateStore> {
-  const driver = target.engine === 'sqlite' ? openSqlite(target.file, target.busyTimeoutMs) : openPostgres(target);
+  // Each engine's module (node:sqlite, pg) is loaded when a store of that engine opens, not by every start.
+  const driver = target.engine === 'sqlite'
+    ? (await import('./sqlite-driver.ts')).openSqlite(target.file, target.busyTimeoutMs)
+    : (await import('./postgres-driver.ts')).openPostgres(target);
   try {
     return new SqlStateStore(driver, await migrate(driver, migrations));
   } catch (err) {

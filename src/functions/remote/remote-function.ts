@@ -1,4 +1,4 @@
-import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import type { InvokeCommand, InvokeCommandOutput, LambdaClient, LambdaClientConfig } from '@aws-sdk/client-lambda';
 import type { FunctionConfigT } from '../../config/schema/function.ts';
 import { parseDuration } from '../../config/units.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -27,7 +27,12 @@ export class RemoteFunction implements FunctionInvoker {
   readonly #arn: string;
   readonly #qualifier: string | undefined;
   readonly #timeoutMs: number;
-  readonly #client: LambdaClient;
+  /**
+   * The AWS SDK client, made on the first invocation: the SDK is loaded only by gateways (and CLI commands) that
+   * invoke a remote function, not by every start.
+   */
+  #client: Promise<{ client: LambdaClient; Invoke: typeof InvokeCommand }> | undefined = undefined;
+  readonly #clientConfig: LambdaClientConfig;
   readonly #logger: Logger;
   /** Aborters of every invocation in progress, for close(). */
   readonly #pending = new Set<AbortController>();
@@ -46,12 +51,16 @@ export class RemoteFunction implements FunctionInvoker {
     this.#qualifier = config.qualifier;
     this.#timeoutMs = parseDuration(config.timeout);
     this.#logger = options.logger;
-    this.#client = new LambdaClient({
+    this.#clientConfig = {
       region,
       ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
       maxAttempts: 1,
       requestHandler: { connectionTimeout: Math.min(this.#timeoutMs, 5000) },
-    });
+    };
+  }
+
+  #sdk(): Promise<{ client: LambdaClient; Invoke: typeof InvokeCommand }> {
+    return (this.#client ??= import('@aws-sdk/client-lambda').then((m) => ({ client: new m.LambdaClient(this.#clientConfig), Invoke: m.InvokeCommand })));
   }
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
@@ -66,7 +75,8 @@ export class RemoteFunction implements FunctionInvoker {
     const started = performance.now();
     let out: InvokeCommandOutput;
     try {
-      out = await this.#client.send(new InvokeCommand({
+      const { client, Invoke } = await this.#sdk();
+      out = await client.send(new Invoke({
         FunctionName: this.#arn,
         Qualifier: this.#qualifier,
         InvocationType: 'RequestResponse',
@@ -113,6 +123,7 @@ export class RemoteFunction implements FunctionInvoker {
   async close(): Promise<void> {
     this.#closed = true;
     for (const abort of this.#pending) abort.abort('closed');
-    this.#client.destroy();
+    const made = this.#client;
+    if (made !== undefined) (await made.catch(() => undefined))?.client.destroy();
   }
 }
