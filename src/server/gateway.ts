@@ -18,7 +18,8 @@ import { closeStateStore } from '../store/open.ts';
 import { startInvokeApi, type InvokeApiServer } from '../functions/invoke-api/server.ts';
 import { GatewayMetrics } from '../observability/gateway-metrics.ts';
 import { GatewayAnalytics } from '../observability/analytics/analytics.ts';
-import { reconfigureTracing, type GatewayTracing } from '../observability/tracing/gateway-tracing.ts';
+import type { GatewayTracing } from '../observability/tracing/gateway-tracing.ts';
+import type { TracingConfigT } from '../config/schema/tracing.ts';
 import { randomUUID } from 'node:crypto';
 import { STATIC_KEYS } from '../config/static-sections.ts';
 
@@ -63,7 +64,7 @@ export class Gateway implements HandlerHost {
     this.#baseDir = options.baseDir;
     this.metrics = new GatewayMetrics(this, runtime.config.metrics);
     this.analytics = new GatewayAnalytics(runtime.config.analytics, runtime.config.redis, this.logger);
-    this.tracing = reconfigureTracing(undefined, runtime.config.tracing, this.logger);
+    this.tracing = undefined;
   }
 
   get runtime(): Runtime {
@@ -86,6 +87,7 @@ export class Gateway implements HandlerHost {
     const runtime = buildRuntime(config, logger, undefined, { baseDir: options.baseDir });
     await activateRuntime(runtime);
     const gw = new Gateway(runtime, options);
+    gw.tracing = await tracingFor(undefined, config.tracing, logger);
     try {
       await gw.#listen();
     } catch (err) {
@@ -139,7 +141,7 @@ export class Gateway implements HandlerHost {
     this.#reloads++;
     this.metrics.configure(next.config.metrics);
     this.analytics.configure(next.config.analytics, next.config.redis);
-    this.tracing = reconfigureTracing(this.tracing, next.config.tracing, this.logger);
+    this.tracing = await tracingFor(this.tracing, next.config.tracing, this.logger);
     this.logger.info('config applied', { hash: next.hash, routes: next.routes.length });
     void retireRuntime(old, next);
     return next;
@@ -387,4 +389,14 @@ function urlOf(server: http.Server | http2.Http2SecureServer, scheme: string): s
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
   return `${scheme}://${host}:${a.port}`;
+}
+
+/**
+ * The tracer for a config's `tracing` section (see reconfigureTracing). The OpenTelemetry SDK and its exporters are
+ * loaded only when tracing is, or was, on: a gateway that never traces never loads them.
+ */
+async function tracingFor(current: GatewayTracing | undefined, config: TracingConfigT | undefined, logger: Logger): Promise<GatewayTracing | undefined> {
+  if (current === undefined && config?.enabled !== true) return undefined;
+  const { reconfigureTracing } = await import('../observability/tracing/gateway-tracing.ts');
+  return reconfigureTracing(current, config, logger);
 }
