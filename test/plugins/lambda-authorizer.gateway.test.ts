@@ -58,7 +58,8 @@ describe('lambda-authorizer plugin', () => {
     const fn = (h: string) => ({ handler: `auth.${h}`, codeDir: dir });
     const token = { 'lambda-authorizer': { function: 'token' } };
     gw = await startGateway({
-      functions: { token: fn('token'), request: fn('request'), simple: fn('simple'), echo: fn('echo'), uncached: fn('token'), validated: fn('token') },
+      functions: { token: fn('token'), request: fn('request'), simple: fn('simple'), echo: fn('echo'), uncached: fn('token'), validated: fn('token'), unmapped: fn('token') },
+      consumers: { alice: { id: 'user-alice' } },
       upstreams: { echo: { targets: [{ url: upstream.url }] } },
       routes: [
         { name: 'up', match: { path: '/up/*' }, upstream: 'echo', plugins: token },
@@ -72,6 +73,7 @@ describe('lambda-authorizer plugin', () => {
           name: 'simple', match: { path: '/simple' }, function: { name: 'echo' },
           plugins: { 'lambda-authorizer': { function: 'simple', payloadFormat: '2.0', simpleResponses: true, identitySource: { headers: ['x-user'] } } },
         },
+        { name: 'unmapped', match: { path: '/unmapped' }, upstream: 'echo', plugins: { 'lambda-authorizer': { function: 'unmapped', consumerFrom: 'none' } } },
         { name: 'uncached', match: { path: '/uncached' }, upstream: 'echo', plugins: { 'lambda-authorizer': { function: 'uncached', ttl: 0 } } },
         { name: 'validated', match: { path: '/validated' }, upstream: 'echo', plugins: { 'lambda-authorizer': { function: 'validated', validationExpression: 'Bearer [a-z]+' } } },
       ],
@@ -94,6 +96,18 @@ describe('lambda-authorizer plugin', () => {
     assert.equal(h['x-authorizer-type'], 'TOKEN');
     assert.equal(h['x-authorizer-methodarn'], 'arn:aws:execute-api:us-east-1:123456789012:expeditor/$default/GET/up/a');
     assert.equal(h['x-authorizer-extra'], undefined, 'a client\'s own X-Authorizer-* header never reaches the upstream');
+  });
+
+  it('a principalId that is a consumer\'s id makes the request that consumer\'s (unless consumerFrom: none)', async () => {
+    const mapped = await send(`${gw.url}/up/x`, { authorization: 'Bearer alice' });
+    assert.equal(mapped.status, 200);
+    assert.equal(mapped.json.headers['x-consumer-username'], 'alice');
+    assert.equal(mapped.json.headers['x-consumer-id'], 'user-alice');
+    const stranger = await send(`${gw.url}/up/x`, { authorization: 'Bearer bob' });
+    assert.equal(stranger.json.headers['x-consumer-username'], undefined, 'user-bob is no consumer');
+    const unmapped = await send(`${gw.url}/unmapped`, { authorization: 'Bearer alice' });
+    assert.equal(unmapped.status, 200);
+    assert.equal(unmapped.json.headers['x-consumer-username'], undefined);
   });
 
   it('caches the answer by token for the ttl: the second request does not invoke the authorizer', async () => {

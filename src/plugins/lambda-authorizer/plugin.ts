@@ -83,8 +83,12 @@ export const lambdaAuthorizer = definePlugin({
       const { verdict } = outcome;
       if (!verdict.allows(arn)) return { outcome: 'invalid', reason: `the authorizer denies ${arn}`, reply: DENIED };
       if (prefix !== undefined && verdict.context !== undefined) setContextHeaders(ctx, prefix, verdict.context);
+      const principal = verdict.principalId;
+      const consumer = config.consumerFrom === 'principalId' && principal !== undefined
+        ? scope.consumers.byId(principal) ?? scope.consumers.byName(principal)
+        : undefined;
       const identity: Identity = {
-        method: 'lambda-authorizer', consumer: undefined, subject: verdict.principalId, scopes: [], authorizerContext: verdict.context ?? {},
+        method: 'lambda-authorizer', consumer, subject: principal, scopes: [], authorizerContext: verdict.context ?? {},
       };
       return { outcome: 'success', identity };
     };

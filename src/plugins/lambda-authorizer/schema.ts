@@ -27,6 +27,10 @@ export const LambdaAuthorizerConfig = Strict({
   accountId: Type.String({ default: '123456789012', description: 'Account id in the method ARN.' }),
   apiId: Type.String({ default: 'expeditor', description: 'API id in the method ARN.' }),
   stage: Type.String({ default: '$default', description: 'Stage in the method ARN.' }),
+  consumerFrom: Type.Union([Type.Literal('principalId'), Type.Literal('none')], {
+    default: 'principalId',
+    description: '`principalId`: a `principalId` that is a consumer\'s id (or name) makes the request that consumer\'s, so consumer-scoped plugins, rate limits by consumer, usage plans and the X-Consumer-* headers apply. `none`: the caller is known only by its principalId.',
+  }),
   contextHeaders: Type.Boolean({ default: true, description: 'Send each `context` entry upstream as a header `{contextHeaderPrefix}{key}` (objects as JSON; keys that are not header names are skipped).' }),
   contextHeaderPrefix: Type.String({
     default: 'X-Authorizer-',
