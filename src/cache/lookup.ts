@@ -16,11 +16,6 @@ import { varySignature } from './vary.ts';
 /** One coalescer for the process: keys carry the route, so leads never mix routes. */
 const coalescer = new Coalescer();
 
-/** Request headers that can change an upstream's answer without being in the key; dropped unless the key lists them. */
-const UNKEYED_OVERRIDES = [
-  'x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override',
-  'x-forwarded-scheme', 'x-forwarded-prefix', 'x-host', 'x-original-host',
-];
 
 type Result = PhaseResult | Promise<PhaseResult>;
 
@@ -39,7 +34,7 @@ export function cacheLookup(policy: CachePolicy, ctx: RequestContext): Result {
   const query = keyQuery(ctx.upstreamQuery, spec.query);
   // A parameter the key leaves out must not reach the upstream, or it could change the stored answer.
   if (spec.query !== 'all') ctx.upstreamQuery = query;
-  for (const h of UNKEYED_OVERRIDES) if (!spec.headers.includes(h) && ctx.req.headers[h] !== undefined) ctx.requestHeaders.removeHeader(h);
+  for (const h of policy.unkeyedOverrides) if (ctx.req.headers[h] !== undefined) ctx.requestHeaders.removeHeader(h);
   const primary = primaryKey(ctx, spec, query);
   return find(policy, ctx, primary, false);
 }

@@ -14,6 +14,12 @@ import type { CacheKeySpec } from './key.ts';
 import { deceptive } from './deception.ts';
 import { cacheStats, type CacheOutcome } from './stats.ts';
 
+/** Request headers that can change an upstream's answer without being in the key; dropped unless the key lists them. */
+export const UNKEYED_OVERRIDES = [
+  'x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override',
+  'x-forwarded-scheme', 'x-forwarded-prefix', 'x-host', 'x-original-host',
+];
+
 /** Per stored response, what the fast path of CachePolicy.usability needs (entries are immutable once stored). */
 interface Memo { defaultTtlMs: number; freshnessMs: number; initialAgeMs: number; noCache: boolean }
 const memos = new WeakMap<CachedResponse, Memo>();
@@ -42,6 +48,8 @@ export class CachePolicy {
   readonly bypassHeaders: readonly string[];
   readonly bypassCookies: readonly string[];
   readonly bypassQuery: readonly string[];
+  /** UNKEYED_OVERRIDES less the headers the key lists: stripped from every request on the route. */
+  readonly unkeyedOverrides: readonly string[];
   readonly #openStore: () => CacheStore;
   #store: CacheStore | undefined = undefined;
 
@@ -70,6 +78,7 @@ export class CachePolicy {
     this.bypassHeaders = (config.bypass?.headers ?? []).map((h) => h.toLowerCase());
     this.bypassCookies = config.bypass?.cookies ?? [];
     this.bypassQuery = config.bypass?.query ?? [];
+    this.unkeyedOverrides = UNKEYED_OVERRIDES.filter((h) => !this.spec.headers.includes(h));
     const { cache, redis, logger } = scope;
     this.#openStore = () => cacheStore(config.store, cache, redis, logger);
   }

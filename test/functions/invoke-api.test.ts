@@ -126,10 +126,16 @@ describe('Invoke API with the AWS SDK client, unsigned from loopback', () => {
 
   it('DryRun answers 204 without running the function', async () => {
     const file = join(dir, 'dry-run.json');
+    const stats = () => gw.gateway.runtime.functions.get('mark')!.invoker.stats().invocations;
+    const before = stats();
     const out = await invoke(lambda, { FunctionName: 'mark', InvocationType: 'DryRun', Payload: { file } });
     assert.equal(out.StatusCode, 204);
-    await new Promise((r) => setTimeout(r, 200));
+    // A synchronous invocation afterwards is the only one counted: the DryRun started none, now or in the background.
+    const after = join(dir, 'after-dry-run.json');
+    assert.equal((await invoke(lambda, { FunctionName: 'mark', Payload: { file: after } })).StatusCode, 200);
+    assert.equal(stats(), before + 1);
     assert.equal(existsSync(file), false);
+    assert.equal(existsSync(after), true);
   });
 
   it('an unknown function or qualifier is ResourceNotFoundException (404)', async () => {

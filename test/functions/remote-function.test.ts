@@ -7,6 +7,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { invokeFailureOf } from '../../src/functions/remote/invoke-failure.ts';
 import { RemoteFunction, arnRegion } from '../../src/functions/remote/remote-function.ts';
 import { silentLogger } from '../../src/core/logger.ts';
+import { until } from '../helpers/redis.ts';
 
 const HANDLERS = `
 export const http = async (event) => ({ statusCode: 200, headers: { 'content-type': 'application/json', 'x-ran-on': 'b' }, body: JSON.stringify(event) });
@@ -116,7 +117,8 @@ describe('remote functions: a route on gateway A invokes a local function of gat
 
   it('a throttle on B (TooManyRequestsException) is 429 function_throttled on A', async () => {
     const first = get(`${a.url}/slow`);
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait until B's only sandbox is running the first invocation (an event, not a guess at how long that takes).
+    await until(() => b.gateway.runtime.functions.get('slow')!.invoker.stats().sandboxes.busy === 1, 10_000, 'B to run the first invocation');
     const second = await get(`${a.url}/slow`);
     assert.equal(second.status, 429);
     assert.equal(JSON.parse(second.text).code, 'function_throttled');

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Size, Strict } from '../../config/schema/common.ts';
+import { TOKEN_PATTERN } from '../shared/header-rules.ts';
 
-const HeaderName = Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', description: 'A header name (any case).', errorMessage: 'must be a header name' });
+const HeaderName = Type.String({ pattern: TOKEN_PATTERN, description: 'A header name (any case).', errorMessage: 'must be a header name' });
 const Names = (description: string) => Type.Array(Type.String({ minLength: 1 }), { default: [], description });
 
 export const CacheKeyConfig = Strict({

@@ -12,6 +12,7 @@ import { methodArn, requestEvent, tokenEvent } from './authorizer-event.ts';
 import { LambdaAuthorizerConfig, type LambdaAuthorizerConfigT } from './schema.ts';
 import { identityKey, VerdictCache } from './verdict-cache.ts';
 import { parsePolicyAnswer, parseSimpleAnswer, type ParsedAnswer, type Verdict } from './verdict.ts';
+import { TOKEN_PATTERN } from '../shared/header-rules.ts';
 
 /** What one invocation of the authorizer came to. Only `verdict` is cached. */
 type Outcome =
@@ -22,7 +23,7 @@ type Outcome =
 
 const DENIED = Object.freeze(problem('forbidden', 'the authorizer denied this request'));
 const FAILED = Object.freeze(problem('authorizer_error', 'the authorizer failed; see the gateway log'));
-const HEADER_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const HEADER_TOKEN = new RegExp(TOKEN_PATTERN);
 
 export const lambdaAuthorizer = definePlugin({
   name: 'lambda-authorizer',

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, Strict } from '../../config/schema/common.ts';
+import { TOKEN_PATTERN } from '../shared/header-rules.ts';
 
-const HEADER_NAME = Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', errorMessage: 'must be a header name' });
+const HEADER_NAME = Type.String({ pattern: TOKEN_PATTERN, errorMessage: 'must be a header name' });
 
 export const LambdaAuthorizerConfig = Strict({
   function: Type.String({ minLength: 1, description: 'The authorizer function: a key of `functions`, local or remote (`arn`).' }),
